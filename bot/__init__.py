@@ -1,0 +1,1 @@
+"""Adapters (Telegram, VK, console), the CLI and the wiring of config, database and scheduler."""

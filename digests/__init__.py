@@ -1,0 +1,1 @@
+"""Weekly digests: figures by SQL aggregation, text and chart, scheduled posting."""

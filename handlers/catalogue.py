@@ -1,0 +1,271 @@
+"""The operator's catalogue: topics, municipalities, agencies and their chats, deadlines.
+
+One TOML file (see ``catalogue.example.toml`` beside this module and README). It is read
+once at start; a broken file stops the start with the file, the key and the problem named.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from handlers.events import ChatRef
+
+EXAMPLE_PATH = Path(__file__).with_name("catalogue.example.toml")
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class CatalogueError(Exception):
+    """A catalogue that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{path}: {key}: {problem}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(_Strict):
+    id: Identifier
+    title: Annotated[str, Field(min_length=1, max_length=40)]
+    first_response_hours: Annotated[float, Field(gt=0)] | None = None
+
+
+class Municipality(_Strict):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    population: Annotated[int, Field(gt=0)]
+
+
+class Agency(_Strict):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    chats: Annotated[tuple[ChatRef, ...], Field(min_length=1)]
+    categories: Annotated[tuple[str, ...], Field(min_length=1)]
+    municipalities: tuple[str, ...] = ("*",)
+    """Municipality ids this agency serves, or ``"*"`` for all of them."""
+
+    @field_validator("chats", mode="before")
+    @classmethod
+    def _parse_chats(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+
+class Region(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    timezone: str = "Europe/Moscow"
+    first_response_hours: Annotated[float, Field(gt=0)] = 72
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Digest(_Strict):
+    channels: tuple[ChatRef, ...] = ()
+    day_of_week: str = "mon"
+    hour: Annotated[int, Field(ge=0, le=23)] = 9
+    minute: Annotated[int, Field(ge=0, le=59)] = 0
+    min_appeals_for_ranking: Annotated[int, Field(ge=1)] = 5
+    """An agency enters the speed ranking only with at least this many appeals in the week."""
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _parse_channels(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+    @field_validator("day_of_week")
+    @classmethod
+    def _day(cls, value: str) -> str:
+        days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+        if value not in days:
+            raise ValueError(f"expected one of {', '.join(sorted(days))}")
+        return value
+
+
+class Admin(_Strict):
+    chats: Annotated[tuple[ChatRef, ...], Field(min_length=1)]
+
+    @field_validator("chats", mode="before")
+    @classmethod
+    def _parse_chats(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+
+class Limits(_Strict):
+    photos_per_appeal: Annotated[int, Field(ge=0, le=10)] = 5
+    appeals_per_hour: Annotated[int, Field(ge=1)] = 5
+    appeals_per_day: Annotated[int, Field(ge=1)] = 20
+    messages_per_minute: Annotated[int, Field(ge=1)] = 40
+    description_min: Annotated[int, Field(ge=1)] = 10
+    description_max: Annotated[int, Field(ge=10, le=4000)] = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where an appeal goes: an agency, or (``agency is None``) the admin chats."""
+
+    agency: Agency | None
+    chats: tuple[ChatRef, ...]
+
+
+class Catalogue(_Strict):
+    region: Region
+    admin: Admin
+    digest: Digest = Digest()
+    limits: Limits = Limits()
+    categories: Annotated[tuple[Category, ...], Field(min_length=1)]
+    municipalities: Annotated[tuple[Municipality, ...], Field(min_length=1)]
+    agencies: Annotated[tuple[Agency, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalogue:
+        for section, items in (
+            ("categories", self.categories),
+            ("municipalities", self.municipalities),
+            ("agencies", self.agencies),
+        ):
+            for item_id, count in Counter(i.id for i in items).items():
+                if count > 1:
+                    raise _Problem(f"{section}", f"duplicate id {item_id!r}")
+        category_ids = {c.id for c in self.categories}
+        municipality_ids = {m.id for m in self.municipalities}
+        served: set[str] = set()
+        for n, agency in enumerate(self.agencies):
+            for cat in agency.categories:
+                if cat not in category_ids:
+                    raise _Problem(f"agencies[{n}].categories", f"unknown category {cat!r} ({agency.id})")
+                served.add(cat)
+            for mun in agency.municipalities:
+                if mun != "*" and mun not in municipality_ids:
+                    raise _Problem(
+                        f"agencies[{n}].municipalities", f"unknown municipality {mun!r} ({agency.id})"
+                    )
+        unserved = [c.id for c in self.categories if c.id not in served]
+        if unserved:
+            raise _Problem("categories", f"no agency serves {', '.join(map(repr, unserved))}")
+        owners: dict[ChatRef, str] = {}
+        for n, agency in enumerate(self.agencies):
+            for chat in agency.chats:
+                if chat in owners:
+                    raise _Problem(
+                        f"agencies[{n}].chats",
+                        f"chat {chat} already belongs to agency {owners[chat]!r}",
+                    )
+                owners[chat] = agency.id
+        return self
+
+    # -- lookups -------------------------------------------------------------------------
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.region.timezone)
+
+    @cached_property
+    def _categories(self) -> dict[str, Category]:
+        return {c.id: c for c in self.categories}
+
+    @cached_property
+    def _municipalities(self) -> dict[str, Municipality]:
+        return {m.id: m for m in self.municipalities}
+
+    @cached_property
+    def _agencies(self) -> dict[str, Agency]:
+        return {a.id: a for a in self.agencies}
+
+    @cached_property
+    def _chat_owner(self) -> dict[ChatRef, Agency]:
+        return {chat: a for a in self.agencies for chat in a.chats}
+
+    def category(self, category_id: str) -> Category | None:
+        return self._categories.get(category_id)
+
+    def municipality(self, municipality_id: str) -> Municipality | None:
+        return self._municipalities.get(municipality_id)
+
+    def agency(self, agency_id: str | None) -> Agency | None:
+        return self._agencies.get(agency_id) if agency_id else None
+
+    def agency_of_chat(self, chat: ChatRef) -> Agency | None:
+        return self._chat_owner.get(chat)
+
+    def is_admin_chat(self, chat: ChatRef) -> bool:
+        return chat in self.admin.chats
+
+    def route(self, category_id: str, municipality_id: str) -> Route:
+        """The agency serving this topic in this municipality; a specific municipality
+        match wins over a ``"*"`` one. No agency: the admin chats, never nowhere."""
+        wildcard: Agency | None = None
+        for agency in self.agencies:
+            if category_id not in agency.categories:
+                continue
+            if municipality_id in agency.municipalities:
+                return Route(agency, agency.chats)
+            if "*" in agency.municipalities and wildcard is None:
+                wildcard = agency
+        if wildcard is not None:
+            return Route(wildcard, wildcard.chats)
+        return Route(None, self.admin.chats)
+
+    def first_response_hours(self, category_id: str) -> float:
+        category = self.category(category_id)
+        if category is not None and category.first_response_hours is not None:
+            return category.first_response_hours
+        return self.region.first_response_hours
+
+    def all_chats(self) -> Iterable[ChatRef]:
+        yield from self.admin.chats
+        for agency in self.agencies:
+            yield from agency.chats
+
+
+class _Problem(ValueError):
+    def __init__(self, key: str, problem: str) -> None:
+        self.key, self.problem = key, problem
+        super().__init__(f"{key}: {problem}")
+
+
+def load_catalogue(path: Path | str) -> Catalogue:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogueError(path, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(path, "-", f"not valid TOML: {exc}") from None
+    return parse_catalogue(raw, path)
+
+
+def parse_catalogue(raw: dict[str, Any], path: Path | str = "<catalogue>") -> Catalogue:
+    try:
+        return Catalogue.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        ctx_error = error.get("ctx", {}).get("error")
+        if isinstance(ctx_error, _Problem):
+            raise CatalogueError(path, ctx_error.key, ctx_error.problem) from None
+        key = ".".join(str(p) for p in error["loc"]) or "-"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise CatalogueError(path, key, message) from None

@@ -1,0 +1,200 @@
+"""Plain events in, plain replies out: the seam between the platforms and the product.
+
+Adapters in ``bot/`` translate a Telegram or VK update into an :class:`Event` and render
+the :class:`Reply` objects they get back. Nothing here knows any messenger's types.
+Text in a :class:`Reply` is a small HTML subset (``<b>``, ``<i>``, ``<a href>``, ``<code>``)
+with all user input escaped; adapters that cannot render HTML strip it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import TypeAdapter
+
+
+class Platform(StrEnum):
+    TELEGRAM = "telegram"
+    VK = "vk"
+    CONSOLE = "console"
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    CHANNEL = "channel"
+
+
+class MediaKind(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    VOICE = "voice"
+    AUDIO = "audio"
+    STICKER = "sticker"
+    DOCUMENT = "document"
+    ANIMATION = "animation"
+    VIDEO_NOTE = "video_note"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat on a platform: ``telegram:-1001234`` or ``vk:2000000001``."""
+
+    platform: Platform
+    chat_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform.value}:{self.chat_id}"
+
+    @classmethod
+    def parse(cls, value: str) -> ChatRef:
+        platform, sep, chat_id = value.partition(":")
+        if not sep or not chat_id:
+            raise ValueError(f"expected 'platform:chat_id', got {value!r}")
+        try:
+            return cls(Platform(platform), chat_id)
+        except ValueError:
+            known = ", ".join(p.value for p in Platform)
+            raise ValueError(f"unknown platform {platform!r} in {value!r} (known: {known})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    """A person is (platform, external id), never a bare integer."""
+
+    platform: Platform
+    external_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform.value}:{self.external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    phone: str
+    owner_id: str | None = None
+    """External id of the person the contact belongs to, when the platform says."""
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A piece of media as the platform knows it.
+
+    ``ref`` is what the platform itself can resend (a Telegram ``file_id``, a VK attachment
+    string); ``url`` is where its bytes can be fetched when it must cross platforms.
+    """
+
+    kind: MediaKind
+    platform: Platform
+    ref: str
+    unique_id: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing a person did: a message, a button press, an edit."""
+
+    chat: ChatRef
+    chat_kind: ChatKind
+    sender: PersonRef | None
+    text: str | None = None
+    payload: str | None = None
+    """Button payload (callback data) when the event is a button press."""
+    callback_id: str | None = None
+    message_id: str | None = None
+    reply_to_message_id: str | None = None
+    location: Location | None = None
+    contact: Contact | None = None
+    media: tuple[Media, ...] = ()
+    media_group_id: str | None = None
+    sender_name: str | None = None
+    edited: bool = False
+    update_id: str | None = None
+
+    @property
+    def platform(self) -> Platform:
+        return self.chat.platform
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """``("start", "args")`` for ``/start args`` (a ``@botname`` suffix is dropped)."""
+        if not self.text or not self.text.startswith("/") or self.payload is not None:
+            return None
+        head, _, rest = self.text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        if not name or not name.replace("_", "").isalnum():
+            return None
+        return name, rest.strip()
+
+
+class ButtonRequest(StrEnum):
+    LOCATION = "location"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button. With ``payload`` it is an inline/callback button; with ``request`` it asks
+    the client for the location or the person's own contact; with ``url`` it opens a link.
+    A button with none of these is a plain keyboard button that sends its text."""
+
+    text: str
+    payload: str | None = None
+    request: ButtonRequest | None = None
+    url: str | None = None
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to show a person or a chat."""
+
+    text: str = ""
+    buttons: Keyboard = ()
+    """Inline buttons under the message."""
+    keyboard: Keyboard = ()
+    """A reply keyboard (location/contact requests, plain choices) shown instead of the typing area."""
+    remove_keyboard: bool = False
+    photos: tuple[Media, ...] = ()
+    """Sent before the text: one photo, or an album of up to ten."""
+    location: Location | None = None
+    """Sent after the text as a map pin."""
+    reply_to: str | None = None
+    force_reply: bool = False
+    """Ask the client to open a reply to this message (staff prompts)."""
+    edit_message_id: str | None = None
+    """Edit this earlier message (text and inline buttons) instead of sending a new one."""
+
+
+@dataclass(slots=True)
+class Response:
+    """What the core answers to one event."""
+
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None
+    """Short notice for a button press (Telegram's answerCallbackQuery text)."""
+    alert: bool = False
+
+
+_reply_adapter: TypeAdapter[Reply] = TypeAdapter(Reply)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    data: dict[str, Any] = _reply_adapter.dump_python(reply, mode="json", exclude_defaults=True)
+    return data
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    return _reply_adapter.validate_python(data)

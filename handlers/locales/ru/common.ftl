@@ -1,0 +1,12 @@
+# Texts shared by the dialogue and the desk. Arguments are HTML-escaped by handlers.texts.
+
+status-new = новое
+status-passed = передано в ведомство
+status-in_progress = в работе
+status-answered = дан ответ
+status-solved = решено
+status-rejected = отклонено
+status-redirected = перенаправлено
+status-closed = закрыто
+
+appeal-number = № { $number }

@@ -1,0 +1,54 @@
+"""`appeals backup`: a consistent copy of a live SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.backup import BackupError, backup, sqlite_file
+from storage.db import Database
+from storage.models import Resident
+
+pytestmark = pytest.mark.skipif("TEST_DATABASE_URL" in os.environ, reason="backs up SQLite only")
+
+
+async def test_backup_of_a_database_being_written(db: Database, tmp_path: Path) -> None:
+    stop = asyncio.Event()
+
+    async def writer() -> int:
+        n = 0
+        while not stop.is_set():
+            async with db.transaction() as session:
+                session.add(Resident(platform="telegram", external_id=str(n)))
+            n += 1
+            await asyncio.sleep(0)
+        return n
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.05)
+    target = tmp_path / "copy" / "appeals.db"
+    size = await backup(db.url, target)
+    stop.set()
+    written = await task
+    assert size > 0
+    copy = sqlite3.connect(target)
+    (count,) = copy.execute("SELECT count(*) FROM residents").fetchone()
+    (version,) = copy.execute("SELECT version_num FROM alembic_version").fetchone()
+    copy.close()
+    assert 0 < count <= written
+    assert version
+    # The live database went on and has everything.
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Resident)) == written
+
+
+async def test_backup_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match="pg_dump"):
+        sqlite_file("postgresql+asyncpg://root@/x")
+    with pytest.raises(BackupError, match="no database"):
+        await backup(f"sqlite+aiosqlite:///{tmp_path / 'absent.db'}", tmp_path / "x.db")

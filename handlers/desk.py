@@ -1,9 +1,40 @@
-"""Placeholder while the agency desk is being written (replaced before landing)."""
+"""The agency desk: staff act on appeals in their group chats.
+
+Only an agency's own chats act on its appeals; the admin chats act on any. Replies route
+by the stored message links (``MessageLink``), never by parsing text; staff identities come
+from the event's sender. Everything the bot must deliver goes through the outbox in the
+transaction of the change.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import card
 from handlers.context import Context
-from handlers.events import Event, Response
+from handlers.desk_ops import (
+    Actor,
+    ask_feedback,
+    may_act,
+    post_cards,
+    record,
+    refresh_cards,
+    resident_chat,
+    tell_resident,
+)
+from handlers.events import Button, ChatRef, Event, MediaKind, Reply, Response
+from handlers.outbox import send_later
+from handlers.texts import Safe
+from handlers.workflow import Action, allowed
+from storage import desk as q
+from storage.models import Appeal, AppealStatus, Attachment, parse_appeal_number
+
+_ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
+_BUTTON_LABEL_MAX = 40
+"""VK's limit for a button label; Telegram allows more."""
 
 
 class Desk:
@@ -11,4 +42,375 @@ class Desk:
         self.ctx = ctx
 
     async def handle(self, event: Event) -> Response:
-        raise NotImplementedError
+        catalogue = self.ctx.catalogue
+        known = catalogue.is_admin_chat(event.chat) or catalogue.agency_of_chat(event.chat) is not None
+        if not known:
+            return self._unknown_chat(event)
+        if event.payload is not None:
+            return await self._button(event)
+        if event.command is not None:
+            return await self._command(event, *event.command)
+        if event.reply_to_message_id is not None and not event.edited:
+            return await self._reply(event)
+        return Response()
+
+    def _unknown_chat(self, event: Event) -> Response:
+        if event.payload is not None:
+            return Response(toast=self.ctx.texts("desk-refuse-bad-button"))
+        if event.command is not None:
+            return Response([Reply(self.ctx.texts("desk-unknown-chat", chat=str(event.chat)))])
+        return Response()
+
+    def _say(self, key: str, **args: object) -> Response:
+        return Response([Reply(self.ctx.texts(key, **args))])
+
+    def _refuse_status(self, appeal: Appeal) -> str:
+        status = self.ctx.texts(f"status-{appeal.status}")
+        return self.ctx.texts("desk-refuse-transition", number=appeal.number, status=status)
+
+    # -- buttons -------------------------------------------------------------------------
+
+    async def _button(self, event: Event) -> Response:
+        texts = self.ctx.texts
+        parsed = _parse_payload(event.payload or "")
+        if parsed is None:
+            return Response(toast=texts("desk-refuse-bad-button"))
+        action, appeal_id, extra = parsed
+        async with self.ctx.db.transaction() as session:
+            appeal = await q.appeal_for_update(session, appeal_id)
+            if appeal is None:
+                return Response(toast=texts("desk-refuse-unknown-appeal"))
+            if not may_act(self.ctx, event.chat, appeal):
+                return Response(toast=texts("desk-refuse-not-yours"), alert=True)
+            if not allowed(action, appeal.status):
+                return Response(toast=self._refuse_status(appeal), alert=True)
+            actor = Actor.of("staff", event)
+            if action is Action.TAKE:
+                return await self._take(session, appeal, actor)
+            if action is Action.SOLVE:
+                return await self._solve(session, appeal, actor)
+            if action is Action.ANSWER:
+                return await self._prompt(session, event, appeal, "prompt_answer", "desk-prompt-answer")
+            if action is Action.REJECT:
+                return await self._prompt(session, event, appeal, "prompt_reject", "desk-prompt-reject")
+            if extra is None:
+                return self._redirect_choices(appeal)
+            return await self._redirect(session, event, appeal, actor, extra)
+
+    async def _take(self, session: AsyncSession, appeal: Appeal, actor: Actor) -> Response:
+        texts = self.ctx.texts
+        await record(self.ctx, session, appeal, "taken", actor, to_status=AppealStatus.IN_PROGRESS.value)
+        self._responded(appeal)
+        agency = card.agency_name(self.ctx.catalogue, texts, appeal.agency_id)
+        await tell_resident(
+            self.ctx, session, appeal, Reply(texts("desk-notice-taken", number=appeal.number, agency=agency))
+        )
+        await refresh_cards(self.ctx, session, appeal)
+        return Response(toast=texts("desk-toast-take"))
+
+    async def _solve(self, session: AsyncSession, appeal: Appeal, actor: Actor) -> Response:
+        texts = self.ctx.texts
+        await record(self.ctx, session, appeal, "solved", actor, to_status=AppealStatus.SOLVED.value)
+        appeal.solved_at = self.ctx.clock.now()
+        self._responded(appeal)
+        await tell_resident(
+            self.ctx, session, appeal, Reply(texts("desk-notice-solved", number=appeal.number))
+        )
+        await ask_feedback(self.ctx, session, appeal)
+        await refresh_cards(self.ctx, session, appeal)
+        return Response(toast=texts("desk-toast-solve"))
+
+    async def _prompt(
+        self, session: AsyncSession, event: Event, appeal: Appeal, role: str, key: str
+    ) -> Response:
+        prompt = Reply(self.ctx.texts(key, number=appeal.number), force_reply=True, reply_to=event.message_id)
+        await send_later(session, event.chat, prompt, purpose="prompt", appeal_id=appeal.id, link_role=role)
+        return Response(toast=self.ctx.texts("desk-toast-prompt"))
+
+    def _redirect_choices(self, appeal: Appeal) -> Response:
+        texts = self.ctx.texts
+        rows = tuple(
+            (Button(_label(agency.name), payload=card.payload(Action.REDIRECT, appeal.id, agency.id)),)
+            for agency in self.ctx.catalogue.agencies
+            if agency.id != appeal.agency_id
+        )
+        if not rows:
+            return Response(toast=texts("desk-redirect-none"))
+        return Response([Reply(texts("desk-redirect-choose", number=appeal.number), buttons=rows)])
+
+    async def _redirect(
+        self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, agency_id: str
+    ) -> Response:
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        target = catalogue.agency(agency_id)
+        if target is None:
+            return Response(toast=texts("desk-refuse-bad-button"))
+        if target.id == appeal.agency_id:
+            return Response(toast=texts("desk-refuse-same-agency"))
+        now = self.ctx.clock.now()
+        await record(
+            self.ctx,
+            session,
+            appeal,
+            "redirected",
+            actor,
+            to_status=AppealStatus.REDIRECTED.value,
+            agency_id=target.id,
+        )
+        await refresh_cards(
+            self.ctx, session, appeal, final=texts("desk-card-redirected", agency=target.name)
+        )
+        appeal.agency_id = target.id
+        appeal.passed_at = now
+        if appeal.first_response_at is None:
+            # The new agency gets its own full time for the first answer.
+            hours = catalogue.first_response_hours(appeal.category_id)
+            appeal.deadline_at = now + timedelta(hours=hours)
+            appeal.reminded_half_at = appeal.reminded_due_at = appeal.escalated_at = None
+        await record(self.ctx, session, appeal, "passed", actor, to_status=AppealStatus.PASSED.value)
+        await post_cards(self.ctx, session, appeal)
+        await tell_resident(
+            self.ctx,
+            session,
+            appeal,
+            Reply(texts("desk-notice-redirected", number=appeal.number, agency=target.name)),
+        )
+        done = texts("desk-done-redirect", number=appeal.number, agency=target.name)
+        return Response([Reply(done, edit_message_id=event.message_id)], toast=texts("desk-toast-redirect"))
+
+    def _responded(self, appeal: Appeal) -> None:
+        if appeal.first_response_at is None:
+            appeal.first_response_at = self.ctx.clock.now()
+
+    # -- replies -------------------------------------------------------------------------
+
+    async def _reply(self, event: Event) -> Response:
+        texts = self.ctx.texts
+        refuse = Response([Reply(texts("desk-refuse-not-appeal"), reply_to=event.message_id)])
+        async with self.ctx.db.transaction() as session:
+            link = await q.find_link(
+                session, event.chat.platform.value, event.chat.chat_id, event.reply_to_message_id or ""
+            )
+            if link is None or (link.role not in _ANSWER_ROLES and link.role != "prompt_reject"):
+                return refuse
+            appeal = await q.appeal_for_update(session, link.appeal_id)
+            if appeal is None:
+                return refuse
+            if not may_act(self.ctx, event.chat, appeal):
+                return Response([Reply(texts("desk-refuse-not-yours"), reply_to=event.message_id)])
+            actor = Actor.of("staff", event)
+            if link.role == "prompt_reject":
+                return await self._reject(session, event, appeal, actor)
+            return await self._answer(session, event, appeal, actor)
+
+    async def _answer(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
+        texts = self.ctx.texts
+        here = event.message_id
+        if not allowed(Action.ANSWER, appeal.status):
+            return Response([Reply(self._refuse_status(appeal), reply_to=here)])
+        text = (event.text or "").strip()
+        photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
+        if not text and not photos:
+            return Response([Reply(texts("desk-refuse-empty-answer"), reply_to=here)])
+        resident = await q.resident(session, appeal.resident_id)
+        chat = resident_chat(resident)
+        if chat is None:
+            return Response([Reply(texts("desk-refuse-resident-gone"), reply_to=here)])
+        agency = card.agency_name(self.ctx.catalogue, texts, appeal.agency_id)
+        notice = Reply(
+            texts("desk-notice-answer", number=appeal.number, agency=agency, text=text), photos=photos
+        )
+        await send_later(
+            session, chat, notice, purpose="answer", appeal_id=appeal.id, report_to=(event.chat, here)
+        )
+        await self._keep(session, event, appeal)
+        await record(
+            self.ctx, session, appeal, "answer", actor, to_status=AppealStatus.ANSWERED.value, text=text
+        )
+        self._responded(appeal)
+        await ask_feedback(self.ctx, session, appeal)
+        await refresh_cards(self.ctx, session, appeal)
+        return Response()
+
+    async def _reject(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
+        texts = self.ctx.texts
+        here = event.message_id
+        if not allowed(Action.REJECT, appeal.status):
+            return Response([Reply(self._refuse_status(appeal), reply_to=here)])
+        reason = (event.text or "").strip()
+        if not reason:
+            return Response([Reply(texts("desk-refuse-empty-reason"), reply_to=here)])
+        await self._keep(session, event, appeal)
+        await record(
+            self.ctx, session, appeal, "rejected", actor, to_status=AppealStatus.REJECTED.value, text=reason
+        )
+        self._responded(appeal)
+        await tell_resident(
+            self.ctx,
+            session,
+            appeal,
+            Reply(texts("desk-notice-rejected", number=appeal.number, reason=reason)),
+            report_to=(event.chat, here),
+        )
+        await refresh_cards(self.ctx, session, appeal)
+        done = texts("desk-done-reject", number=appeal.number, actor=actor.label)
+        return Response([Reply(done, reply_to=here)])
+
+    async def _keep(self, session: AsyncSession, event: Event, appeal: Appeal) -> None:
+        """Link the staff message to the appeal and keep the photos it carried."""
+        if event.message_id is not None:
+            await q.add_link(
+                session,
+                platform=event.chat.platform.value,
+                chat_id=event.chat.chat_id,
+                message_id=event.message_id,
+                appeal_id=appeal.id,
+                role="thread",
+            )
+        for media in event.media:
+            session.add(
+                Attachment(
+                    appeal_id=appeal.id,
+                    kind=media.kind.value,
+                    platform=media.platform.value,
+                    ref=media.ref,
+                    unique_id=media.unique_id,
+                    url=media.url,
+                    source="staff",
+                    created_at=self.ctx.clock.now(),
+                )
+            )
+
+    # -- commands ------------------------------------------------------------------------
+
+    async def _command(self, event: Event, name: str, args: str) -> Response:
+        is_admin = self.ctx.catalogue.is_admin_chat(event.chat)
+        if name in ("help", "start"):
+            return self._say("desk-help-admin" if is_admin else "desk-help")
+        if name == "open":
+            return await self._open(event.chat)
+        if name == "appeal":
+            return await self._appeal(event.chat, args)
+        if name in ("overdue", "block", "unblock"):
+            if not is_admin:
+                return self._say("desk-refuse-admin-only")
+            if name == "overdue":
+                return await self._overdue()
+            return await self._block(args, block=name == "block")
+        return self._say("desk-unknown-command")
+
+    async def _open(self, chat: ChatRef) -> Response:
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        agency = catalogue.agency_of_chat(chat)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.read() as session:
+            appeals = await q.open_appeals(session, agency.id if agency else None)
+        if not appeals:
+            return self._say("desk-open-empty")
+        lines = [texts("desk-open-title", count=str(len(appeals)))]
+        for appeal in appeals:
+            lines.append(
+                texts(
+                    "desk-open-line",
+                    number=appeal.number,
+                    topic=card.topic(catalogue, appeal),
+                    status=texts(f"status-{appeal.status}"),
+                    age=card.age(texts, now - appeal.created_at),
+                )
+            )
+        return Response([Reply("\n".join(lines))])
+
+    async def _appeal(self, chat: ChatRef, args: str) -> Response:
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        appeal_id = parse_appeal_number(args) if args else None
+        if appeal_id is None:
+            return self._say("desk-appeal-usage")
+        async with self.ctx.db.read() as session:
+            appeal = await session.get(Appeal, appeal_id)
+            if appeal is None:
+                return self._say("desk-refuse-unknown-appeal")
+            if not may_act(self.ctx, chat, appeal):
+                return self._say("desk-refuse-not-yours")
+            events = await q.history(session, appeal.id)
+        lines = [card.card_text(catalogue, texts, appeal), "", texts("desk-history-title")]
+        for item in events:
+            what = texts(
+                f"desk-event-{item.kind}",
+                agency=card.agency_name(catalogue, texts, item.agency_id),
+                rating=item.text or "",
+            )
+            who = texts("desk-history-who", name=item.actor_name) if item.actor_name else ""
+            comment = ""
+            if item.text and item.kind in ("answer", "rejected", "reopened", "details"):
+                comment = texts("desk-history-comment", text=item.text)
+            lines.append(
+                texts(
+                    "desk-history-line",
+                    at=card.local_time(catalogue, item.at),
+                    what=Safe(what),
+                    who=Safe(who),
+                    comment=Safe(comment),
+                )
+            )
+        return Response([Reply("\n".join(lines), buttons=card.card_buttons(texts, appeal))])
+
+    async def _overdue(self) -> Response:
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        now = self.ctx.clock.now()
+        async with self.ctx.db.read() as session:
+            appeals = await q.overdue_appeals(session, now)
+        if not appeals:
+            return self._say("desk-overdue-empty")
+        by_agency: dict[str | None, list[Appeal]] = defaultdict(list)
+        for appeal in appeals:
+            by_agency[appeal.agency_id].append(appeal)
+        lines = [texts("desk-overdue-title", count=str(len(appeals)))]
+        for agency_id, items in by_agency.items():
+            lines.append("")
+            lines.append(texts("desk-overdue-agency", agency=card.agency_name(catalogue, texts, agency_id)))
+            for appeal in items:
+                assert appeal.deadline_at is not None  # the query asks for a deadline in the past
+                lines.append(
+                    texts(
+                        "desk-overdue-line",
+                        number=appeal.number,
+                        topic=card.topic(catalogue, appeal),
+                        late=card.age(texts, now - appeal.deadline_at),
+                    )
+                )
+        return Response([Reply("\n".join(lines))])
+
+    async def _block(self, args: str, *, block: bool) -> Response:
+        appeal_id = parse_appeal_number(args) if args else None
+        if appeal_id is None:
+            return self._say("desk-block-usage" if block else "desk-unblock-usage")
+        async with self.ctx.db.transaction() as session:
+            appeal = await session.get(Appeal, appeal_id)
+            if appeal is None:
+                return self._say("desk-refuse-unknown-appeal")
+            resident = await q.resident(session, appeal.resident_id)
+            if resident is None:
+                return self._say("desk-block-no-resident", number=appeal.number)
+            resident.blocked_at = self.ctx.clock.now() if block else None
+            return self._say("desk-blocked" if block else "desk-unblocked", number=appeal.number)
+
+
+def _parse_payload(data: str) -> tuple[Action, int, str | None] | None:
+    """``d:<action>:<appeal id>[:<agency id>]``; anything else is forged or stale."""
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "d":
+        return None
+    try:
+        action = Action(parts[1])
+    except ValueError:
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 12:
+        return None
+    extra = parts[3] if len(parts) == 4 else None
+    if extra is not None and (action is not Action.REDIRECT or not extra):
+        return None
+    return action, int(parts[2]), extra
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= _BUTTON_LABEL_MAX else name[: _BUTTON_LABEL_MAX - 1].rstrip() + "…"

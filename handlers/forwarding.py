@@ -1,16 +1,36 @@
-"""Placeholder while the agency desk is being written (replaced before landing).
+"""Forwarding a new appeal to the agency that serves it.
 
 Contract: the dialogue calls ``forward_new_appeal`` in the transaction that stores a new
-appeal; it routes the appeal and writes its card to the outbox.
+appeal (its attachments added to the session); it routes the appeal and writes its card to
+the outbox. No agency serves the topic there: the admin chats get it, never nobody.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
-from storage.models import Appeal
+from handlers.desk_ops import SYSTEM, post_cards, record
+from storage.models import Appeal, AppealStatus
 
 
 async def forward_new_appeal(ctx: Context, session: AsyncSession, appeal: Appeal) -> None:
-    return None
+    now = ctx.clock.now()
+    created: datetime | None = appeal.created_at  # unset until the row is flushed
+    if created is None:
+        appeal.created_at = now
+    stored_id: int | None = appeal.id
+    if stored_id is None:
+        session.add(appeal)
+        await session.flush()
+    route = ctx.catalogue.route(appeal.category_id, appeal.municipality_id)
+    appeal.agency_id = route.agency.id if route.agency is not None else None
+    appeal.passed_at = now
+    appeal.deadline_at = appeal.created_at + timedelta(
+        hours=ctx.catalogue.first_response_hours(appeal.category_id)
+    )
+    kind = "passed" if route.agency is not None else "unrouted"
+    await record(ctx, session, appeal, kind, SYSTEM, to_status=AppealStatus.PASSED.value)
+    await post_cards(ctx, session, appeal)

@@ -1,0 +1,159 @@
+# The agency desk: cards, staff actions, resident notices, follow-ups, deadlines.
+# String arguments are HTML-escaped by handlers.texts; $link and $history are built markup.
+
+## The card in an agency chat
+
+desk-card-title = <b>Обращение № { $number }</b>
+desk-card-topic = Тема: { $topic }
+desk-card-municipality = Муниципалитет: { $municipality }
+desk-card-received = Поступило: { $received }
+desk-card-agency = Ведомство: { $agency }
+desk-card-unrouted = Ведомство: <b>не определено</b> — перенаправьте обращение
+desk-card-status = Статус: <b>{ $status }</b>
+desk-card-deadline = Срок первого ответа: { $deadline }
+desk-card-description = <b>Описание:</b>
+    { $description }
+desk-card-address = Адрес: { $address }
+desk-card-location = Место: { $link }
+desk-card-map-link = <a href="{ $url }">открыть на карте</a>
+desk-card-phone = Телефон: { $phone }
+desk-card-reopened = Обращение возвращено жителем на доработку: { $count } раз(а)
+desk-card-redirected = <b>Перенаправлено в { $agency }</b>
+desk-card-location-pin = Место по обращению № { $number }
+desk-card-photos = Фотографии к обращению № { $number }
+
+desk-button-take = Взять в работу
+desk-button-answer = Ответить
+desk-button-redirect = Перенаправить
+desk-button-reject = Отклонить
+desk-button-solve = Решено
+
+## Staff actions
+
+desk-prompt-answer = Ответ жителю по обращению № { $number }: напишите его ответом на это сообщение (можно с фотографиями).
+desk-prompt-reject = Причина отказа по обращению № { $number }: напишите её ответом на это сообщение. Без причины обращение не отклоняется.
+desk-redirect-choose = Куда перенаправить обращение № { $number }?
+desk-redirect-none = Перенаправить некуда: других ведомств нет.
+
+desk-done-take = Обращение № { $number } взято в работу ({ $actor }).
+desk-done-answer = Ответ по обращению № { $number } отправлен жителю.
+desk-done-reject = Обращение № { $number } отклонено ({ $actor }).
+desk-done-solve = Обращение № { $number } отмечено как решённое ({ $actor }).
+desk-done-redirect = Обращение № { $number } перенаправлено в { $agency }.
+
+desk-toast-take = Взято в работу
+desk-toast-solve = Отмечено как решённое
+desk-toast-redirect = Перенаправлено
+desk-toast-prompt = Напишите ответом на сообщение бота
+
+## Refusals
+
+desk-refuse-not-yours = Это обращение не относится к вашему ведомству.
+desk-refuse-unknown-appeal = Обращение не найдено.
+desk-refuse-bad-button = Эта кнопка больше не действует.
+desk-refuse-transition = Нельзя: обращение № { $number } сейчас в статусе «{ $status }».
+desk-refuse-not-appeal = Это сообщение не относится ни к одному обращению. Чтобы ответить жителю, ответьте на карточку обращения.
+desk-refuse-empty-answer = Пустой ответ не отправлен: напишите текст ответом на карточку.
+desk-refuse-empty-reason = Без причины обращение не отклоняется: напишите причину текстом.
+desk-refuse-resident-gone = Житель удалил свои данные из бота: ответ доставить некому.
+desk-refuse-same-agency = Обращение уже в этом ведомстве.
+desk-refuse-admin-only = Эта команда доступна только в чате администраторов.
+desk-refuse-agency-only = Эта команда доступна только в чате ведомства.
+desk-unknown-chat = Этот чат не подключён к боту обращений. Чтобы подключить его, передайте администратору идентификатор чата: <code>{ $chat }</code>
+desk-unknown-command = Неизвестная команда. Список команд: /help
+
+## Staff commands
+
+desk-help =
+    <b>Команды бота обращений</b>
+    Ответьте на карточку обращения — ответ уйдёт жителю.
+    Кнопки под карточкой: взять в работу, ответить, перенаправить, отклонить (с причиной), решено.
+    /open — открытые обращения ведомства, сначала старые
+    /appeal N — обращение и его история (N: 2026-000123 или 123)
+desk-help-admin =
+    <b>Команды чата администраторов</b>
+    /open — обращения без ведомства
+    /appeal N — любое обращение и его история
+    /overdue — просроченные обращения по ведомствам
+    /block N — заблокировать жителя, подавшего обращение N
+    /unblock N — разблокировать его
+desk-open-title = <b>Открытые обращения: { $count }</b>
+desk-open-empty = Открытых обращений нет.
+desk-open-line = № { $number } · { $topic } · { $status } · { $age }
+desk-age-minutes = { $n } мин
+desk-age-hours = { $n } ч
+desk-age-days = { $n } дн
+desk-appeal-usage = Укажите номер: /appeal 2026-000123 или /appeal 123
+desk-history-title = <b>История:</b>
+desk-history-line = { $at } · { $what }{ $who }{ $comment }
+desk-history-who = {" "}· { $name }
+desk-history-comment = : { $text }
+desk-overdue-title = <b>Просроченные обращения: { $count }</b>
+desk-overdue-empty = Просроченных обращений нет.
+desk-overdue-agency = <b>{ $agency }</b>
+desk-overdue-line = № { $number } · { $topic } · просрочено на { $late }
+desk-block-usage = Укажите номер обращения: /block 2026-000123
+desk-unblock-usage = Укажите номер обращения: /unblock 2026-000123
+desk-blocked = Житель, подавший обращение № { $number }, заблокирован.
+desk-unblocked = Житель, подавший обращение № { $number }, разблокирован.
+desk-block-no-resident = У обращения № { $number } нет жителя (данные удалены).
+
+desk-event-passed = передано в ведомство { $agency }
+desk-event-unrouted = передано администраторам (ведомство не найдено)
+desk-event-taken = взято в работу
+desk-event-answer = ответ жителю
+desk-event-rejected = отклонено
+desk-event-solved = решено
+desk-event-redirected = перенаправлено в { $agency }
+desk-event-closed = житель подтвердил решение
+desk-event-reopened = житель вернул на доработку
+desk-event-rating = оценка { $rating }
+desk-event-details = житель дополнил обращение
+desk-event-reminder_half = напоминание: прошла половина срока
+desk-event-reminder_due = напоминание: срок истёк
+desk-event-escalated = передано администраторам как просроченное
+desk-unrouted-agency = без ведомства
+
+## Resident notices (private chat)
+
+desk-notice-taken = Ваше обращение № { $number } взято в работу: { $agency }.
+desk-notice-answer = <b>Ответ по обращению № { $number }</b> ({ $agency }):
+    { $text }
+desk-notice-rejected = Ваше обращение № { $number } отклонено. Причина: { $reason }
+desk-notice-solved = По вашему обращению № { $number } ведомство сообщает: проблема решена.
+desk-notice-redirected = Ваше обращение № { $number } передано в другое ведомство: { $agency }.
+
+## Follow-ups with the resident
+
+followup-ask = Проблема по обращению № { $number } решена?
+followup-ask-rate = Оцените, пожалуйста, ответ по обращению № { $number } от 1 до 5.
+followup-button-yes = Да
+followup-button-no = Нет
+followup-closed = Спасибо! Обращение № { $number } закрыто.
+followup-ask-comment = Расскажите, что не так с решением по обращению № { $number }: ваш комментарий вернётся в ведомство.
+followup-comment-empty = Напишите комментарий текстом.
+followup-reopened = Обращение № { $number } возвращено в ведомство с вашим комментарием. Мы сообщим, когда будет ответ.
+followup-rated = Спасибо за оценку { $rating }!
+followup-already-rated = Вы уже оценили ответ по обращению № { $number }.
+followup-cannot-rate = Оценить можно только обращение с ответом.
+followup-not-yours = Это обращение вам не принадлежит.
+followup-not-now = Сейчас это действие недоступно: обращение № { $number } в статусе «{ $status }».
+followup-bad-button = Эта кнопка больше не действует.
+followup-ask-details = Напишите, что добавить к обращению № { $number }: текст и (или) фотографии.
+followup-details-sent = Дополнение к обращению № { $number } передано в ведомство.
+followup-details-empty = Пришлите текст или фотографии.
+
+desk-staff-reopened =
+    <b>Обращение № { $number } возвращено жителем на доработку.</b>
+    Комментарий жителя: { $comment }
+    Ответьте на это сообщение, чтобы написать жителю.
+desk-staff-details =
+    <b>Житель дополнил обращение № { $number }:</b>
+    { $text }
+    Ответьте на это сообщение, чтобы написать жителю.
+
+## Deadlines
+
+desk-remind-half = ⏳ По обращению № { $number } прошла половина срока первого ответа. Срок: { $deadline }.
+desk-remind-due = ⚠️ Срок первого ответа по обращению № { $number } истёк ({ $deadline }). Ответьте жителю.
+desk-escalation = ⚠️ Просрочено обращение № { $number } ({ $topic }, { $agency }): срок первого ответа истёк { $deadline }.

@@ -1,0 +1,160 @@
+"""Desk queries: appeals as the agencies see them, their links, history and deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealEvent,
+    Attachment,
+    MessageLink,
+    Resident,
+)
+
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+async def appeal_for_update(session: AsyncSession, appeal_id: int) -> Appeal | None:
+    """The appeal, row-locked on PostgreSQL so two chats cannot move it at once."""
+    stmt = select(Appeal).where(Appeal.id == appeal_id).with_for_update()
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def resident(session: AsyncSession, resident_id: int | None) -> Resident | None:
+    if resident_id is None:
+        return None
+    return await session.get(Resident, resident_id)
+
+
+async def find_link(
+    session: AsyncSession, platform: str, chat_id: str, message_id: str
+) -> MessageLink | None:
+    stmt = select(MessageLink).where(
+        MessageLink.platform == platform,
+        MessageLink.chat_id == chat_id,
+        MessageLink.message_id == message_id,
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def add_link(
+    session: AsyncSession, *, platform: str, chat_id: str, message_id: str, appeal_id: int, role: str
+) -> None:
+    """Link a message to an appeal; a message already linked keeps its first link."""
+    if await find_link(session, platform, chat_id, message_id) is None:
+        session.add(
+            MessageLink(
+                platform=platform, chat_id=chat_id, message_id=message_id, appeal_id=appeal_id, role=role
+            )
+        )
+        await session.flush()
+
+
+async def card_links(session: AsyncSession, appeal_id: int) -> Sequence[MessageLink]:
+    """The appeal's cards in every chat, oldest first."""
+    stmt = (
+        select(MessageLink)
+        .where(MessageLink.appeal_id == appeal_id, MessageLink.role == "card")
+        .order_by(MessageLink.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def resident_attachments(session: AsyncSession, appeal_id: int) -> Sequence[Attachment]:
+    stmt = (
+        select(Attachment)
+        .where(Attachment.appeal_id == appeal_id, Attachment.source == "resident")
+        .order_by(Attachment.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def add_event(
+    session: AsyncSession,
+    appeal: Appeal,
+    *,
+    kind: str,
+    at: datetime,
+    actor_kind: str,
+    actor_platform: str | None = None,
+    actor_id: str | None = None,
+    actor_name: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    agency_id: str | None = None,
+    text: str | None = None,
+) -> AppealEvent:
+    event = AppealEvent(
+        appeal_id=appeal.id,
+        at=at,
+        kind=kind,
+        actor_kind=actor_kind,
+        actor_platform=actor_platform,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        from_status=from_status,
+        to_status=to_status,
+        agency_id=agency_id,
+        text=text,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def history(session: AsyncSession, appeal_id: int) -> Sequence[AppealEvent]:
+    stmt = (
+        select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def open_appeals(session: AsyncSession, agency_id: str | None, *, limit: int = 50) -> Sequence[Appeal]:
+    """Appeals waiting for this agency (``None``: for the admin chats), oldest first."""
+    agency = Appeal.agency_id.is_(None) if agency_id is None else Appeal.agency_id == agency_id
+    stmt = (
+        select(Appeal)
+        .where(agency, Appeal.status.in_(_OPEN))
+        .order_by(Appeal.created_at, Appeal.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def overdue_appeals(session: AsyncSession, now: datetime) -> Sequence[Appeal]:
+    """Open appeals past their first-response deadline with no response yet, by agency."""
+    stmt = (
+        select(Appeal)
+        .where(
+            Appeal.status.in_(_OPEN),
+            Appeal.deadline_at < now,
+            Appeal.first_response_at.is_(None),
+        )
+        .order_by(Appeal.agency_id, Appeal.deadline_at, Appeal.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def awaiting_first_response(session: AsyncSession, before: datetime) -> Sequence[Appeal]:
+    """Open appeals with no response yet whose deadline falls before ``before`` and that
+    have not been escalated: the candidates for reminders. Locked, skipping rows another
+    worker holds, on PostgreSQL."""
+    stmt = (
+        select(Appeal)
+        .where(
+            Appeal.status.in_(_OPEN),
+            Appeal.deadline_at.is_not(None),
+            Appeal.deadline_at < before,
+            Appeal.first_response_at.is_(None),
+            Appeal.escalated_at.is_(None),
+        )
+        .order_by(Appeal.deadline_at, Appeal.id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()

@@ -1,0 +1,108 @@
+"""Bots Long Poll that loses nothing: each batch is stored in the inbox together with the
+new ``ts`` in one transaction before the next request, then handed on in arrival order.
+
+``failed`` answers are handled as VK documents them: 1 (history out of date) continue with
+the ``ts`` given; 2 (key expired) get a new key and keep our ``ts``; 3 (information lost)
+get a new key and ``ts``. A restart resumes from the stored ``ts``, so events that queued
+while the bot was down are still received (VK keeps them for a while).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.vk.api import VkApi, VkApiError, VkNetworkError
+from bot.vk.events import person_key, update_key
+from handlers.clock import Clock, SystemClock
+from storage import inbox, kv
+from storage.db import Database
+from storage.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "vk"
+
+
+def ts_key(group_id: int) -> str:
+    return f"vk:{group_id}:longpoll_ts"
+
+
+class LongPoller:
+    def __init__(
+        self,
+        api: VkApi,
+        db: Database,
+        group_id: int,
+        on_stored: Callable[[list[InboxUpdate]], Awaitable[None]],
+        *,
+        wait: int = 25,
+        clock: Clock | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.group_id = group_id
+        self.on_stored = on_stored
+        self.wait = wait
+        self.clock = clock or SystemClock()
+        self.max_backoff = max_backoff
+        self._server: str | None = None
+        self._key: str | None = None
+        self._ts: str | None = None
+        self.failures: dict[int, int] = {1: 0, 2: 0, 3: 0}
+
+    async def load_ts(self) -> None:
+        async with self.db.transaction() as session:
+            self._ts = await kv.get_value(session, ts_key(self.group_id))
+
+    async def run(self) -> None:
+        await self.load_ts()
+        backoff = 0.5
+        while True:
+            try:
+                await self.poll_once()
+            except (VkApiError, VkNetworkError) as exc:
+                log.warning("vk long poll failed, retrying in %.1fs: %s", backoff, exc)
+                self._server = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            backoff = 0.5
+
+    async def poll_once(self) -> list[InboxUpdate]:
+        """One long-poll request; returns the newly stored events (already handed on)."""
+        if self._server is None or self._key is None:
+            info = await self.api.call("groups.getLongPollServer", group_id=self.group_id)
+            self._server, self._key = str(info["server"]), str(info["key"])
+            if self._ts is None:
+                self._ts = str(info["ts"])
+        assert self._ts is not None
+        answer = await self.api.long_poll(self._server, self._key, self._ts, self.wait)
+        failed = answer.get("failed")
+        if failed is not None:
+            self._on_failed(int(failed), answer)
+            return []
+        updates: list[dict[str, Any]] = [u for u in answer.get("updates") or [] if isinstance(u, dict)]
+        new_ts = str(answer["ts"])
+        items = [inbox.Incoming(update_key(u), person_key(u), u) for u in updates]
+        async with self.db.transaction() as session:
+            rows = await inbox.store(session, PLATFORM, items, now=self.clock.now())
+            await kv.set_value(session, ts_key(self.group_id), new_ts, now=self.clock.now())
+        self._ts = new_ts
+        if rows:
+            await self.on_stored(rows)
+        return rows
+
+    def _on_failed(self, failed: int, answer: dict[str, Any]) -> None:
+        self.failures[failed] = self.failures.get(failed, 0) + 1
+        if failed == 1 and answer.get("ts") is not None:
+            log.warning("vk long poll: event history out of date, continuing from ts %s", answer["ts"])
+            self._ts = str(answer["ts"])
+        elif failed == 2:
+            self._server = self._key = None
+        else:
+            log.warning("vk long poll: information lost (failed %s), new key and ts", failed)
+            self._server = self._key = self._ts = None

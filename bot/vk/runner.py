@@ -1,0 +1,195 @@
+"""Running the bot on VK: long poll in, the core in the middle, the VK transport out.
+
+Events are handled as tasks in arrival order; one chat's events (a resident's private
+chat, an agency conversation) are handled one at a time, so answers never overtake each
+other. A reply that hits "too many requests" or a network fault is retried with the same
+``random_id``, so VK shows it once. Every event is marked done in the inbox when handled;
+events stored but not handled when the process stopped are handled at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections import OrderedDict
+
+from bot.config import Settings
+from bot.media import MediaRegistry
+from bot.ratelimit import VK_LIMITS, RateLimiter
+from bot.transport import PermanentFailure, RetryLater, TransientFailure
+from bot.vk.api import VkApi, VkApiError, VkNetworkError
+from bot.vk.events import translate
+from bot.vk.polling import PLATFORM, LongPoller
+from bot.vk.transport import VkTransport, vk_media_fetcher
+from handlers.core import Core
+from handlers.events import ChatKind, Event, Platform, Reply, Response
+from handlers.ordering import KeyedLock
+from storage import inbox
+from storage.db import Database
+from storage.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+
+class VkRunner:
+    """``await runner.start()`` ... ``await runner.stop()``; ``bot/app.py`` starts it when
+    ``VK_GROUP_TOKEN`` is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: Core,
+        db: Database,
+        transport: VkTransport | None = None,
+        *,
+        media: MediaRegistry | None = None,
+        limiter: RateLimiter | None = None,
+        delivery_attempts: int = 6,
+        retry_base: float = 0.5,
+        max_attempts: int = 3,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.db = db
+        self._own_api = transport is None
+        if transport is None:
+            token = settings.vk.group_token
+            if token is None:
+                raise ValueError("VK_GROUP_TOKEN is not set")
+            api = VkApi(
+                token.get_secret_value(),
+                api_base=settings.vk.api_base,
+                version=settings.vk.api_version,
+                limiter=limiter or RateLimiter(VK_LIMITS),
+            )
+            transport = VkTransport(api, media=media, texts=core.ctx.texts)
+        self.transport = transport
+        self.api = transport.api
+        if not transport.media.knows(Platform.VK):
+            transport.media.register(Platform.VK, vk_media_fetcher(self.api))
+        self.delivery_attempts = delivery_attempts
+        self.retry_base = retry_base
+        self.max_attempts = max_attempts
+        self.group_id = settings.vk.group_id
+        self.poller: LongPoller | None = None
+        self._order = KeyedLock()
+        self._slots = asyncio.Semaphore(settings.update_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poll_task: asyncio.Task[None] | None = None
+        self._names: OrderedDict[int, str] = OrderedDict()
+        self.handled = 0
+
+    async def start(self) -> None:
+        if self.group_id is None:
+            answer = await self.api.call("groups.getById")
+            groups = answer["groups"] if isinstance(answer, dict) else answer
+            self.group_id = int(groups[0]["id"])
+        self.poller = LongPoller(
+            self.api,
+            self.db,
+            self.group_id,
+            self._dispatch,
+            wait=self.settings.vk.poll_wait,
+            clock=self.core.ctx.clock,
+        )
+        await self._dispatch(await self._recover())
+        self._poll_task = asyncio.create_task(self.poller.run(), name="vk-long-poll")
+
+    async def _recover(self) -> list[InboxUpdate]:
+        """Events stored but not handled before the last stop; one that was started
+        ``max_attempts`` times without finishing is given up on (a poison event)."""
+        async with self.db.transaction() as session:
+            rows = await inbox.pending(session, PLATFORM)
+            poison = [row.id for row in rows if row.attempts >= self.max_attempts]
+            await inbox.mark(session, poison, status=inbox.FAILED, now=self.core.ctx.clock.now())
+            rows = [row for row in rows if row.attempts < self.max_attempts]
+            await inbox.count_attempts(session, (row.id for row in rows))
+        return rows
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            await asyncio.gather(self._poll_task, return_exceptions=True)
+            self._poll_task = None
+        if self._tasks:
+            _, still = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        if self._own_api:
+            await self.api.close()
+
+    async def idle(self) -> None:
+        """Wait until every event received so far has been handled (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+
+    # -- handling ---------------------------------------------------------------------
+
+    async def _dispatch(self, rows: list[InboxUpdate]) -> None:
+        for row in rows:
+            task = asyncio.create_task(self._handle(row.id, row.person_key or row.update_key, row.payload))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, inbox_id: int, order_key: str, update: dict[str, object]) -> None:
+        async with self._order.hold(order_key), self._slots:
+            status = inbox.HANDLED
+            try:
+                event = translate(update)
+                if event is not None:
+                    await self._run(inbox_id, event)
+            except Exception:
+                log.exception("vk event %s failed", inbox_id)
+                status = inbox.FAILED
+            async with self.db.transaction() as session:
+                await inbox.mark(session, [inbox_id], status=status, now=self.core.ctx.clock.now())
+            self.handled += 1
+
+    async def _run(self, inbox_id: int, event: Event) -> None:
+        if event.chat_kind is ChatKind.GROUP and event.sender is not None and event.sender_name is None:
+            event = dataclasses.replace(event, sender_name=await self._name(int(event.sender.external_id)))
+        response = await self.core.handle(event)
+        if event.callback_id is not None:
+            await self._answer(event.callback_id, response)
+        for index, reply in enumerate(response.replies):
+            await self._deliver(event.chat.chat_id, reply, f"vk-inbox:{inbox_id}:{index}")
+
+    async def _answer(self, callback_id: str, response: Response) -> None:
+        try:
+            await self.transport.answer_callback(callback_id, response.toast, alert=response.alert)
+        except (RetryLater, TransientFailure, PermanentFailure) as exc:
+            log.warning("vk callback answer failed: %s", exc)
+
+    async def _deliver(self, chat_id: str, reply: Reply, key: str) -> list[str]:
+        for attempt in range(self.delivery_attempts):
+            try:
+                return await self.transport.deliver(chat_id, reply, idempotency_key=key)
+            except RetryLater as exc:
+                await asyncio.sleep(exc.retry_after)
+            except TransientFailure as exc:
+                log.warning("vk delivery to %s failed (attempt %d): %s", chat_id, attempt + 1, exc)
+                await asyncio.sleep(min(self.retry_base * 2**attempt, 30.0))
+            except PermanentFailure as exc:
+                log.warning("vk delivery to %s failed for good: %s", chat_id, exc)
+                return []
+        raise TransientFailure(f"gave up delivering to {chat_id} after {self.delivery_attempts} attempts")
+
+    async def _name(self, user_id: int) -> str | None:
+        name = self._names.get(user_id)
+        if name is not None:
+            self._names.move_to_end(user_id)
+            return name
+        try:
+            users = await self.api.call("users.get", user_ids=user_id)
+        except (VkApiError, VkNetworkError) as exc:
+            log.warning("vk users.get failed: %s", exc)
+            return None
+        if not users:
+            return None
+        name = " ".join(p for p in (users[0].get("first_name"), users[0].get("last_name")) if p)
+        self._names[user_id] = name
+        if len(self._names) > 10_000:
+            self._names.popitem(last=False)
+        return name or None

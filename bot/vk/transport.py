@@ -1,0 +1,219 @@
+"""The VK :class:`~bot.transport.Transport`: a Reply as one or more ``messages.send`` calls.
+
+Photos go with the (first part of the) text as attachments: VK media are resent by their
+attachment string, anything else is fetched through the :class:`~bot.media.MediaRegistry`
+and uploaded. ``random_id`` is a stable hash of the idempotency key (one per message the
+reply produces), so a retried delivery is deduplicated by VK itself. In conversations the
+returned ids are ``conversation_message_id`` values, the ids staff replies refer to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from bot.media import MediaFetcher, MediaRegistry, MediaUnavailable
+from bot.transport import PermanentFailure, RetryLater, TransientFailure
+from bot.vk.api import VkApi, VkApiError, VkNetworkError
+from bot.vk.events import is_conversation, unpack_callback
+from bot.vk.render import empty_keyboard, html_to_text, keyboards, split_text
+from handlers.events import Media, MediaKind, Platform, Reply
+from handlers.texts import Texts
+
+BLOCKED = frozenset({7, 901, 902})
+BAD_REQUEST = frozenset({100, 911, 914})
+FORBIDDEN = frozenset({15, 917, 945, 946})
+TRANSIENT = frozenset({1, 5, 10})
+SNACKBAR_MAX = 90
+
+
+def random_id(key: str) -> int:
+    """A stable, non-zero 31-bit number for ``key``."""
+    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+    return value or 1
+
+
+class VkTransport:
+    platform = Platform.VK
+
+    def __init__(
+        self,
+        api: VkApi,
+        *,
+        media: MediaRegistry | None = None,
+        texts: Texts | None = None,
+        too_many_pause: float = 1.0,
+        flood_pause: float = 30.0,
+    ) -> None:
+        self.api = api
+        self.media = media or MediaRegistry()
+        self.texts = texts or Texts()
+        self.too_many_pause = too_many_pause
+        self.flood_pause = flood_pause
+
+    # -- the Transport protocol ---------------------------------------------------------
+
+    async def deliver(self, chat_id: str, reply: Reply, *, idempotency_key: str | None = None) -> list[str]:
+        peer_id = int(chat_id)
+        key = idempotency_key or f"rnd:{secrets.token_hex(8)}"
+        if reply.edit_message_id is not None:
+            await self._edit(peer_id, reply)
+            return [reply.edit_message_id]
+        attachments = [await self._attachment(peer_id, media) for media in reply.photos[:10]]
+        text = html_to_text(reply.text)
+        parts = split_text(text) if text else []
+        inline = keyboards(reply.buttons, inline=True)
+        normal = keyboards(reply.keyboard, inline=False)
+        messages: list[dict[str, Any]] = [{"message": part} for part in parts] or [{}]
+        if attachments:
+            messages[0]["attachment"] = attachments
+        if inline:
+            messages[-1]["keyboard"] = inline[0].to_json()
+            more = self.texts("vk-more-options")
+            messages.extend({"message": more, "keyboard": page.to_json()} for page in inline[1:])
+        if normal:
+            first, rest = normal[0], normal[1:]
+            if "keyboard" in messages[-1] or "message" not in messages[-1]:
+                messages.append({"message": self.texts("vk-keyboard-hint"), "keyboard": first.to_json()})
+            else:
+                messages[-1]["keyboard"] = first.to_json()
+            more = self.texts("vk-more-options")
+            messages.extend({"message": more, "keyboard": page.to_json()} for page in rest)
+        elif reply.remove_keyboard and "keyboard" not in messages[-1]:
+            messages[-1]["keyboard"] = empty_keyboard()
+        if reply.location is not None:
+            lat, long = reply.location.latitude, reply.location.longitude
+            if messages == [{}]:
+                messages = [{"lat": lat, "long": long}]
+            else:
+                messages.append({"lat": lat, "long": long})
+        if messages == [{}]:
+            return []
+        ids: list[str] = []
+        for index, params in enumerate(messages):
+            if reply.reply_to is not None and index == 0:
+                params.update(self._reply_params(peer_id, reply.reply_to))
+            ids.append(await self._send(peer_id, random_id(f"{key}#{index}"), params))
+        return ids
+
+    async def answer_callback(self, callback_id: str, text: str | None, *, alert: bool = False) -> None:
+        event_id, user_id, peer_id = unpack_callback(callback_id)
+        data = None
+        if text:
+            plain = html_to_text(text)
+            if len(plain) > SNACKBAR_MAX:
+                plain = plain[: SNACKBAR_MAX - 1] + "…"
+            data = {"type": "show_snackbar", "text": plain}
+        await self._call(
+            "messages.sendMessageEventAnswer",
+            str(peer_id),
+            event_id=event_id,
+            user_id=user_id,
+            peer_id=peer_id,
+            event_data=data,
+        )
+
+    # -- pieces -------------------------------------------------------------------------
+
+    async def _send(self, peer_id: int, rid: int, params: dict[str, Any]) -> str:
+        if is_conversation(peer_id):
+            result = await self._call(
+                "messages.send", str(peer_id), peer_ids=peer_id, random_id=rid, **params
+            )
+            if not isinstance(result, list) or not result:
+                raise TransientFailure(f"unexpected messages.send answer: {result!r}")
+            entry = result[0]
+            if "error" in entry:
+                raise self._map(VkApiError(int(entry["error"].get("code", 0)), "", "messages.send"))
+            return str(entry["conversation_message_id"])
+        result = await self._call("messages.send", str(peer_id), peer_id=peer_id, random_id=rid, **params)
+        return str(result)
+
+    async def _edit(self, peer_id: int, reply: Reply) -> None:
+        text = html_to_text(reply.text)
+        inline = keyboards(reply.buttons, inline=True)
+        id_param = "conversation_message_id" if is_conversation(peer_id) else "message_id"
+        params: dict[str, Any] = {"peer_id": peer_id, id_param: reply.edit_message_id, "message": text[:4096]}
+        params["keyboard"] = inline[0].to_json() if inline else json.dumps({"inline": True, "buttons": []})
+        await self._call("messages.edit", str(peer_id), **params)
+
+    def _reply_params(self, peer_id: int, reply_to: str) -> dict[str, Any]:
+        if is_conversation(peer_id):
+            forward = {"peer_id": peer_id, "conversation_message_ids": [int(reply_to)], "is_reply": True}
+            return {"forward": forward}
+        return {"reply_to": reply_to}
+
+    async def _attachment(self, peer_id: int, media: Media) -> str:
+        if media.platform is Platform.VK and media.ref.startswith("photo"):
+            return media.ref
+        if media.kind is not MediaKind.PHOTO:
+            raise PermanentFailure(
+                "bad_request", f"cannot send {media.kind.value} from {media.platform.value}"
+            )
+        try:
+            data = await self.media.fetch(media)
+        except MediaUnavailable as exc:
+            raise PermanentFailure("bad_request", str(exc)) from exc
+        except VkNetworkError as exc:
+            raise TransientFailure(str(exc)) from exc
+        return await self.upload_photo(peer_id, data)
+
+    async def upload_photo(self, peer_id: int, data: bytes) -> str:
+        server = await self._call("photos.getMessagesUploadServer", str(peer_id), peer_id=peer_id)
+        try:
+            uploaded = await self.api.upload(server["upload_url"], "photo", "photo.jpg", data)
+        except VkNetworkError as exc:
+            raise TransientFailure(str(exc)) from exc
+        if not uploaded.get("photo") or uploaded.get("photo") == "[]":
+            raise PermanentFailure("bad_request", "the upload server took no photo")
+        saved = await self._call(
+            "photos.saveMessagesPhoto",
+            str(peer_id),
+            photo=uploaded["photo"],
+            server=uploaded["server"],
+            hash=uploaded["hash"],
+        )
+        photo = saved[0]
+        ref = f"photo{photo['owner_id']}_{photo['id']}"
+        return f"{ref}_{photo['access_key']}" if photo.get("access_key") else ref
+
+    async def _call(self, method: str, chat_key: str, **params: Any) -> Any:
+        try:
+            return await self.api.call(method, chat_key=chat_key, **params)
+        except VkApiError as exc:
+            raise self._map(exc, chat_key) from exc
+        except VkNetworkError as exc:
+            raise TransientFailure(str(exc)) from exc
+
+    def _map(self, exc: VkApiError, chat_key: str | None = None) -> Exception:
+        code = exc.code
+        if code == 6:
+            if self.api.limiter is not None:
+                self.api.limiter.hold_off(self.too_many_pause)
+            return RetryLater(self.too_many_pause, str(exc))
+        if code == 9:
+            if self.api.limiter is not None and chat_key is not None:
+                self.api.limiter.hold_off(self.flood_pause, chat_key)
+            return RetryLater(self.flood_pause, str(exc))
+        if code in BLOCKED:
+            return PermanentFailure("blocked", str(exc))
+        if code in FORBIDDEN:
+            return PermanentFailure("forbidden", str(exc))
+        if code in BAD_REQUEST:
+            return PermanentFailure("bad_request", str(exc))
+        if code in TRANSIENT:
+            return TransientFailure(str(exc))
+        return PermanentFailure("bad_request", str(exc))
+
+
+def vk_media_fetcher(api: VkApi) -> MediaFetcher:
+    """The VK fetcher for :class:`~bot.media.MediaRegistry`: downloads ``media.url``."""
+
+    async def fetch(media: Media) -> bytes:
+        if not media.url:
+            raise MediaUnavailable(f"VK media {media.ref} has no url")
+        return await api.download(media.url)
+
+    return fetch

@@ -1,13 +1,34 @@
-"""Outbox queries: what must be delivered, written in the transaction that causes it."""
+"""Outbox queries: what must be delivered, written in the transaction that causes it.
+
+The sender drains the table with :func:`claim_due`: it leases the *head* of each chat's
+queue (its lowest pending id that is due or already being tried), so one chat gets one
+message at a time in id order, and a chat whose head waits for a retry holds back only
+itself. A message scheduled for later (``not_before``) that was never tried does not
+block its chat until it is due.
+
+On PostgreSQL the claim locks rows ``FOR UPDATE SKIP LOCKED``: several processes can drain
+one database and never claim the same row. On SQLite writers are serialised, so the claim
+(a select and an update in one transaction) is atomic by itself. A lease
+(``claimed_until``) outlives a process that died holding it: once it expires the row is
+claimed again.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
+
+PENDING = OutboxStatus.PENDING.value
+DUE_AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)
+"""``next_attempt_at`` of a message to send as soon as possible: due on any clock (the
+sender's may be a test's frozen one), and first in line."""
 
 
 async def enqueue(
@@ -35,8 +56,176 @@ async def enqueue(
     )
     if report_to is not None:
         row.report_platform, row.report_chat_id, row.report_reply_to = report_to
-    if not_before is not None:
-        row.next_attempt_at = not_before
+    row.next_attempt_at = DUE_AT_ONCE if not_before is None else not_before
     session.add(row)
     await session.flush()
     return row
+
+
+def _blocks_chat(row: type[OutboxMessage], now: datetime) -> Any:
+    """A pending row holds its chat once it is due or has been tried (it waits for a retry)."""
+    return and_(
+        row.status == PENDING,
+        or_(row.next_attempt_at <= now, row.last_error.is_not(None)),
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    platforms: Collection[str],
+) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due messages of ``platforms``, at most one per chat, each its
+    chat's head (a chat whose head is leased or waits for a retry gives nothing)."""
+    if limit <= 0 or not platforms:
+        return []
+    earlier = aliased(OutboxMessage)
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            OutboxMessage.platform.in_(list(platforms)),
+            ~exists().where(
+                earlier.platform == OutboxMessage.platform,
+                earlier.chat_id == OutboxMessage.chat_id,
+                earlier.id < OutboxMessage.id,
+                _blocks_chat(earlier, now),
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+    rows = list((await session.scalars(query)).all())
+    if rows:
+        until = now + lease
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        for row in rows:
+            row.claimed_until = until
+    return rows
+
+
+async def extend_leases(session: AsyncSession, ids: Sequence[int], *, until: datetime) -> None:
+    """Keep rows whose delivery takes long (a rate limiter's wait) from being reclaimed."""
+    if not ids:
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == PENDING)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Give up leases on rows that were claimed but not tried (a sender shutting down)."""
+    if not ids:
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == PENDING)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _pending_for_update(session: AsyncSession, row_id: int) -> OutboxMessage | None:
+    return await session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, *, now: datetime, message_ids: Sequence[str]
+) -> OutboxMessage | None:
+    """Record a delivery. None when the row is no longer pending (someone else finished it)."""
+    row = await _pending_for_update(session, row_id)
+    if row is None:
+        return None
+    row.status = OutboxStatus.SENT.value
+    row.sent_at = now
+    row.message_ids = list(message_ids)
+    row.attempts += 1
+    row.claimed_until = None
+    row.last_error = None
+    await session.flush()
+    return row
+
+
+async def reschedule(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    at: datetime,
+    error: str,
+    counts: bool,
+    failing_since: datetime | None = None,
+) -> OutboxMessage | None:
+    """Try again at ``at``. ``counts`` is False for rate limits (they never add up to giving
+    up); ``failing_since`` starts the streak of transient failures when it has not begun."""
+    row = await _pending_for_update(session, row_id)
+    if row is None:
+        return None
+    row.next_attempt_at = at
+    row.claimed_until = None
+    row.last_error = error[:2000]
+    if counts:
+        row.attempts += 1
+    if failing_since is not None and row.failing_since is None:
+        row.failing_since = failing_since
+    await session.flush()
+    return row
+
+
+async def mark_failed(session: AsyncSession, row_id: int, *, error: str) -> OutboxMessage | None:
+    """Give up on a message for good."""
+    row = await _pending_for_update(session, row_id)
+    if row is None:
+        return None
+    row.status = OutboxStatus.FAILED.value
+    row.attempts += 1
+    row.claimed_until = None
+    row.last_error = error[:2000]
+    await session.flush()
+    return row
+
+
+async def next_due_at(
+    session: AsyncSession, *, platforms: Collection[str], after: datetime
+) -> datetime | None:
+    """When the earliest pending message due after ``after`` falls due (the sender's sleep)."""
+    if not platforms:
+        return None
+    value: datetime | None = await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at > after,
+            OutboxMessage.platform.in_(list(platforms)),
+        )
+    )
+    return value
+
+
+async def pending_platforms(session: AsyncSession) -> set[str]:
+    """Platforms that have pending messages (to name those nobody can send)."""
+    rows = await session.scalars(
+        select(OutboxMessage.platform).where(OutboxMessage.status == PENDING).distinct()
+    )
+    return set(rows)
+
+
+async def get(session: AsyncSession, row_id: int) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, row_id)

@@ -1,0 +1,113 @@
+"""The digest's chart: top topics this period against the one before, and appeals per day.
+
+Drawn on a bare ``Figure`` with the Agg canvas (no pyplot, no global figure registry), in
+DejaVu Sans, which ships with matplotlib and covers Cyrillic. Rendering takes a lock: the
+text measurement caches inside matplotlib are not meant for concurrent threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from digests.figures import DigestFigures
+from handlers.events import Media, MediaKind, Platform
+from handlers.texts import Texts
+
+_LOCK = threading.Lock()
+_FONT = "DejaVu Sans"
+_CURRENT = "#2b6cb0"
+_PREVIOUS = "#a0aec0"
+
+
+def render_chart(texts: Texts, figures: DigestFigures) -> bytes:
+    """PNG bytes, about 1000 x 560 pixels."""
+    with _LOCK:
+        return _draw(texts, figures)
+
+
+def _draw(texts: Texts, figures: DigestFigures) -> bytes:
+    weekly = figures.period.shift_days == 7
+    current = texts("digest-chart-current-week" if weekly else "digest-chart-current-period")
+    previous = texts("digest-chart-previous-week" if weekly else "digest-chart-previous-period")
+
+    figure = Figure(figsize=(10, 5.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    topics_ax, days_ax = figure.subplots(1, 2, width_ratios=(1.1, 1))
+
+    topics = list(reversed(figures.topics))
+    topics_ax.set_title(texts("digest-chart-topics"), fontfamily=_FONT, fontsize=13)
+    if topics:
+        rows = range(len(topics))
+        height = 0.38
+        now_bars = topics_ax.barh(
+            [r + height / 2 for r in rows], [t.count for t in topics], height, label=current, color=_CURRENT
+        )
+        topics_ax.barh(
+            [r - height / 2 for r in rows],
+            [t.previous for t in topics],
+            height,
+            label=previous,
+            color=_PREVIOUS,
+        )
+        topics_ax.bar_label(now_bars, padding=3, fontfamily=_FONT, fontsize=9)
+        topics_ax.set_yticks(list(rows), [_wrap(t.title) for t in topics], fontfamily=_FONT, fontsize=10)
+        topics_ax.legend(loc="lower right", prop={"family": _FONT, "size": 9})
+        topics_ax.margins(x=0.15)
+    else:
+        _say_empty(topics_ax, texts("digest-chart-no-appeals"))
+
+    days_ax.set_title(texts("digest-chart-days"), fontfamily=_FONT, fontsize=13)
+    labels = [f"{texts(f'digest-weekday-{d.day.weekday()}')}\n{d.day:%d.%m}" for d in figures.days]
+    counts = [d.count for d in figures.days]
+    bars = days_ax.bar(range(len(counts)), counts, color=_CURRENT)
+    if len(counts) <= 14:
+        days_ax.set_xticks(range(len(counts)), labels, fontfamily=_FONT, fontsize=9)
+        days_ax.bar_label(bars, padding=2, fontfamily=_FONT, fontsize=9)
+    else:
+        step = max(1, len(counts) // 10)
+        ticks = list(range(0, len(counts), step))
+        days_ax.set_xticks(ticks, [labels[t] for t in ticks], fontfamily=_FONT, fontsize=8)
+    if not any(counts):
+        _say_empty(days_ax, texts("digest-chart-no-appeals"))
+    days_ax.set_ylim(bottom=0, top=max([*counts, 1]) * 1.15)
+
+    for ax in (topics_ax, days_ax):
+        ax.spines[["top", "right"]].set_visible(False)
+        for label in ax.get_xticklabels() + ax.get_yticklabels():
+            label.set_fontfamily(_FONT)
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
+
+
+def _wrap(title: str, width: int = 18) -> str:
+    words, lines, line = title.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _say_empty(ax: object, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontfamily=_FONT)  # type: ignore[attr-defined]
+
+
+def chart_media(png: bytes, platform: Platform, key: str) -> Media:
+    """The chart as a photo the transports upload from a ``data:`` url."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return Media(
+        kind=MediaKind.PHOTO,
+        platform=platform,
+        ref=f"digest-{key}.png",
+        url=f"data:image/png;base64,{encoded}",
+    )

@@ -1,0 +1,175 @@
+"""The digest's figures for a period and the period before, built from ``storage.stats``.
+
+Nothing here names a resident: only counts, shares and times per topic, municipality and
+agency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digests.periods import Period
+from handlers.catalogue import Catalogue
+from storage import stats
+
+TOP_TOPICS = 5
+RANKED_AGENCIES = 3
+RANKED_MUNICIPALITIES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class TopicFigure:
+    category_id: str
+    title: str
+    count: int
+    previous: int
+
+
+@dataclass(frozen=True, slots=True)
+class MunicipalityFigure:
+    municipality_id: str
+    name: str
+    count: int
+    population: int
+
+    @property
+    def per_thousand(self) -> float:
+        return self.count * 1000 / self.population
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyFigure:
+    agency_id: str
+    name: str
+    received: int
+    answered: int
+    median_response_s: float | None
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.received if self.received else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigure:
+    day: date
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFigures:
+    period: Period
+    previous_period: Period
+    received: int
+    received_before: int
+    passed: int
+    passed_before: int
+    answered: int
+    solved: int
+    mean_response_s: float | None
+    median_response_s: float | None
+    topics: tuple[TopicFigure, ...]
+    """The top topics of the period, most appeals first."""
+    municipalities: tuple[MunicipalityFigure, ...]
+    """Municipalities with appeals, most appeals per 1,000 residents first."""
+    fastest: tuple[AgencyFigure, ...]
+    slowest: tuple[AgencyFigure, ...]
+    """Slowest first."""
+    days: tuple[DayFigure, ...]
+    min_appeals_for_ranking: int
+
+    @property
+    def empty(self) -> bool:
+        return self.received == 0
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.received if self.received else 0.0
+
+    @property
+    def solved_share(self) -> float:
+        return self.solved / self.received if self.received else 0.0
+
+    @property
+    def main_topic(self) -> TopicFigure | None:
+        return self.topics[0] if self.topics else None
+
+
+async def build_figures(session: AsyncSession, catalogue: Catalogue, period: Period) -> DigestFigures:
+    previous = period.previous()
+    now_totals = await stats.totals(session, period.start, period.end)
+    before_totals = await stats.totals(session, previous.start, previous.end)
+    by_category = await stats.counts_by_category(session, period.start, period.end)
+    by_category_before = await stats.counts_by_category(session, previous.start, previous.end)
+    by_municipality = await stats.counts_by_municipality(session, period.start, period.end)
+    agencies = await stats.agency_times(session, period.start, period.end)
+    per_day = await stats.counts_by_day(session, period.day_boundaries())
+
+    return DigestFigures(
+        period=period,
+        previous_period=previous,
+        received=now_totals.received,
+        received_before=before_totals.received,
+        passed=now_totals.passed,
+        passed_before=before_totals.passed,
+        answered=now_totals.answered,
+        solved=now_totals.solved,
+        mean_response_s=now_totals.mean_response_s,
+        median_response_s=now_totals.median_response_s,
+        topics=_topics(catalogue, by_category, by_category_before),
+        municipalities=_municipalities(catalogue, by_municipality),
+        fastest=(ranked := _ranked_agencies(catalogue, agencies))[:RANKED_AGENCIES],
+        slowest=tuple(reversed(ranked[RANKED_AGENCIES:]))[:RANKED_AGENCIES],
+        days=tuple(DayFigure(day, count) for day, count in zip(period.days(), per_day, strict=True)),
+        min_appeals_for_ranking=catalogue.digest.min_appeals_for_ranking,
+    )
+
+
+def _topics(catalogue: Catalogue, counts: dict[str, int], before: dict[str, int]) -> tuple[TopicFigure, ...]:
+    def title(category_id: str) -> str:
+        category = catalogue.category(category_id)
+        return category.title if category is not None else category_id
+
+    # Most appeals first; ties in the catalogue's order, so the text does not flicker.
+    order = {c.id: n for n, c in enumerate(catalogue.categories)}
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]))
+    return tuple(
+        TopicFigure(category_id, title(category_id), count, before.get(category_id, 0))
+        for category_id, count in ranked[:TOP_TOPICS]
+    )
+
+
+def _municipalities(catalogue: Catalogue, counts: dict[str, int]) -> tuple[MunicipalityFigure, ...]:
+    figures = [
+        MunicipalityFigure(m.id, m.name, counts[m.id], m.population)
+        for m in catalogue.municipalities
+        if counts.get(m.id)
+    ]
+    figures.sort(key=lambda f: -f.per_thousand)
+    return tuple(figures[:RANKED_MUNICIPALITIES])
+
+
+def _ranked_agencies(catalogue: Catalogue, rows: list[stats.AgencyTimes]) -> tuple[AgencyFigure, ...]:
+    """Agencies with enough appeals to be fair, fastest median first; an agency that
+    answered nothing is slower than any that answered."""
+    minimum = catalogue.digest.min_appeals_for_ranking
+    figures = []
+    for row in rows:
+        agency = catalogue.agency(row.agency_id)
+        if agency is None or row.received < minimum:
+            continue
+        figures.append(
+            AgencyFigure(agency.id, agency.name, row.received, row.answered, row.median_response_s)
+        )
+    infinity = float("inf")
+    figures.sort(
+        key=lambda f: (
+            f.median_response_s if f.median_response_s is not None else infinity,
+            -f.answered_share,
+            f.agency_id,
+        )
+    )
+    return tuple(figures)

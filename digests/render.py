@@ -1,0 +1,229 @@
+"""The digest's text, in Russian, from ``handlers/locales/ru/digest.ftl``.
+
+Numbers are grouped by thousands with a narrow no-break space («1 169»), decimals take a
+comma («2,1»), changes are signed percents («+12 %», «−5 %»), durations read «3 ч 20 мин».
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+
+from digests.figures import AgencyFigure, DigestFigures
+from digests.periods import Period
+from handlers.texts import Safe, Texts
+
+CAPTION_LIMIT = 1024
+"""Telegram's limit for a photo caption, in UTF-16 code units after entity parsing."""
+
+NARROW_NBSP = "\u202f"
+
+
+def format_int(value: int) -> str:
+    return f"{value:,}".replace(",", NARROW_NBSP)
+
+
+def format_decimal(value: float, digits: int = 1) -> str:
+    whole, _, fraction = f"{value:,.{digits}f}".partition(".")
+    text = whole.replace(",", NARROW_NBSP)
+    return f"{text},{fraction}" if fraction else text
+
+
+def percent(part: int, whole: int) -> int:
+    """A share in whole percent, rounded half up."""
+    return (200 * part + whole) // (2 * whole) if whole else 0
+
+
+def change_percent(now: int, before: int) -> int | None:
+    """Signed change in whole percent (rounded half away from zero); None without a base."""
+    if before == 0:
+        return None
+    delta = now - before
+    sign = 1 if delta >= 0 else -1
+    return sign * ((200 * abs(delta) + before) // (2 * before))
+
+
+def format_change(texts: Texts, now: int, before: int) -> str:
+    change = change_percent(now, before)
+    if change is None:
+        return texts("digest-change-new")
+    if change > 0:
+        return texts("digest-change-up", percent=format_int(change))
+    if change < 0:
+        return texts("digest-change-down", percent=format_int(-change))
+    return texts("digest-change-same")
+
+
+def format_duration(texts: Texts, seconds: float) -> str:
+    minutes_total = int(seconds // 60)
+    if minutes_total < 1:
+        return texts("digest-duration-instant")
+    days, rest = divmod(minutes_total, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        if hours:
+            return texts("digest-duration-days", days=format_int(days), hours=str(hours))
+        return texts("digest-duration-days-only", days=format_int(days))
+    if hours:
+        if minutes:
+            return texts("digest-duration-hours", hours=str(hours), minutes=str(minutes))
+        return texts("digest-duration-hours-only", hours=str(hours))
+    return texts("digest-duration-minutes", minutes=str(minutes))
+
+
+def format_period(texts: Texts, period: Period) -> str:
+    first, last = period.first_day, period.last_day
+
+    def month(day: date) -> str:
+        return texts(f"digest-month-{day.month}")
+
+    if first == last:
+        return texts("digest-period-day", day=str(first.day), month=month(first))
+    if first.year != last.year:
+        return texts(
+            "digest-period-years",
+            first=str(first.day),
+            first_month=month(first),
+            first_year=str(first.year),
+            last=str(last.day),
+            last_month=month(last),
+            last_year=str(last.year),
+        )
+    if first.month != last.month:
+        return texts(
+            "digest-period-months",
+            first=str(first.day),
+            first_month=month(first),
+            last=str(last.day),
+            last_month=month(last),
+        )
+    return texts("digest-period-same-month", first=str(first.day), last=str(last.day), month=month(last))
+
+
+def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False) -> str:
+    """The digest as HTML (bold headers only; every name is escaped by ``texts``)."""
+    blocks: list[list[str]] = [[texts("digest-title", period=Safe(format_period(texts, figures.period)))]]
+    if preview:
+        blocks[0].append(texts("digest-preview-note"))
+    if figures.empty:
+        blocks.append([texts("digest-empty")])
+        return _join(blocks)
+
+    weekly = figures.period.shift_days == 7
+
+    def versus(now: int, before: int) -> Safe:
+        if before == 0:
+            return Safe(texts("digest-vs-week-zero" if weekly else "digest-vs-period-zero"))
+        key = "digest-vs-week" if weekly else "digest-vs-period"
+        return Safe(texts(key, change=Safe(format_change(texts, now, before))))
+
+    blocks.append(
+        [
+            texts(
+                "digest-received",
+                count=format_int(figures.received),
+                change=versus(figures.received, figures.received_before),
+            ),
+            texts(
+                "digest-passed",
+                count=format_int(figures.passed),
+                change=versus(figures.passed, figures.passed_before),
+            ),
+        ]
+    )
+
+    main = figures.main_topic
+    if main is not None:
+        topics = [
+            texts("digest-main-topic", title=main.title, count=main.count, count_text=format_int(main.count)),
+            texts("digest-topics-header"),
+        ]
+        for place, topic in enumerate(figures.topics, start=1):
+            topics.append(
+                texts(
+                    "digest-topic-line",
+                    place=str(place),
+                    title=topic.title,
+                    count=format_int(topic.count),
+                    change=Safe(format_change(texts, topic.count, topic.previous)),
+                )
+            )
+        blocks.append(topics)
+
+    answers: list[str] = []
+    if figures.answered and figures.median_response_s is not None and figures.mean_response_s is not None:
+        answers.append(
+            texts(
+                "digest-answers",
+                share=str(percent(figures.answered, figures.received)),
+                median=format_duration(texts, figures.median_response_s),
+                mean=format_duration(texts, figures.mean_response_s),
+            )
+        )
+    else:
+        answers.append(texts("digest-answers-none"))
+    answers.append(texts("digest-solved", share=str(percent(figures.solved, figures.received))))
+    blocks.append(answers)
+
+    if figures.municipalities:
+        lines = [texts("digest-municipalities-header")]
+        for place, municipality in enumerate(figures.municipalities, start=1):
+            lines.append(
+                texts(
+                    "digest-municipality-line",
+                    place=str(place),
+                    name=municipality.name,
+                    rate=format_decimal(municipality.per_thousand, 2),
+                )
+            )
+        blocks.append(lines)
+
+    if figures.fastest:
+        lines = [texts("digest-fastest-header")]
+        lines += [_agency_line(texts, place, a) for place, a in enumerate(figures.fastest, start=1)]
+        if figures.slowest:
+            lines.append(texts("digest-slowest-header"))
+            lines += [_agency_line(texts, place, a) for place, a in enumerate(figures.slowest, start=1)]
+        lines.append(texts("digest-agencies-note", minimum=figures.min_appeals_for_ranking))
+        blocks.append(lines)
+    return _join(blocks)
+
+
+def _agency_line(texts: Texts, place: int, agency: AgencyFigure) -> str:
+    if agency.median_response_s is None:
+        return texts(
+            "digest-agency-line-silent",
+            place=str(place),
+            name=agency.name,
+            received=agency.received,
+            received_text=format_int(agency.received),
+        )
+    return texts(
+        "digest-agency-line",
+        place=str(place),
+        name=agency.name,
+        median=format_duration(texts, agency.median_response_s),
+        share=str(percent(agency.answered, agency.received)),
+    )
+
+
+def _join(blocks: list[list[str]]) -> str:
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_text(markup: str) -> str:
+    """What a reader sees of our HTML subset: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub("", markup))
+
+
+def caption_length(markup: str) -> int:
+    """Length as Telegram counts it for the caption limit (UTF-16 code units)."""
+    return len(visible_text(markup).encode("utf-16-le")) // 2
+
+
+def fits_caption(markup: str) -> bool:
+    return caption_length(markup) <= CAPTION_LIMIT

@@ -1,0 +1,93 @@
+# The weekly digest, /digest and /stats (digests/). Counts arrive already formatted
+# ("1 169" with a narrow no-break space) as *_text; the plain numbers only pick plural forms.
+
+digest-title = 📊 <b>Обращения жителей { $period }</b>
+digest-preview-note = <i>Неделя ещё не закончилась: цифры на сегодня.</i>
+digest-empty = Обращений за этот период не поступало.
+
+digest-received = Поступило обращений: <b>{ $count }</b> ({ $change })
+digest-passed = Передано в ведомства: <b>{ $count }</b> ({ $change })
+
+digest-vs-week = { $change } к прошлой неделе
+digest-vs-period = { $change } к предыдущему периоду
+digest-vs-week-zero = неделей ранее — ни одного
+digest-vs-period-zero = в предыдущем периоде — ни одного
+
+digest-change-up = +{ $percent } %
+digest-change-down = −{ $percent } %
+digest-change-same = ±0 %
+digest-change-new = ранее не было
+
+digest-main-topic = Главная тема — <b>«{ $title }»</b>: { $count_text } { $count ->
+    [one] обращение
+    [few] обращения
+   *[many] обращений
+}.
+digest-topics-header = <b>Самые частые темы</b>
+digest-topic-line = { $place }. { $title } — { $count } ({ $change })
+
+digest-answers = Первый ответ получили <b>{ $share } %</b> обращений. Время первого ответа: медиана — { $median }, в среднем — { $mean }.
+digest-answers-none = Первых ответов на эти обращения пока нет.
+digest-solved = Решено: <b>{ $share } %</b> обращений.
+
+digest-municipalities-header = <b>Обращений на 1 000 жителей</b>
+digest-municipality-line = { $place }. { $name } — { $rate }
+
+digest-fastest-header = <b>Быстрее всех отвечают</b>
+digest-slowest-header = <b>Дольше всех отвечают</b>
+digest-agency-line = { $place }. { $name } — медиана { $median }, ответ на { $share } %
+digest-agency-line-silent = { $place }. { $name } — ни одного ответа на { $received_text } { $received ->
+    [one] обращение
+    [few] обращения
+   *[many] обращений
+}
+digest-agencies-note = <i>В рейтинге ведомства, получившие не меньше { $minimum } { $minimum ->
+    [one] обращения
+   *[other] обращений
+}.</i>
+
+digest-duration-instant = меньше минуты
+digest-duration-minutes = { $minutes } мин
+digest-duration-hours = { $hours } ч { $minutes } мин
+digest-duration-hours-only = { $hours } ч
+digest-duration-days = { $days } дн { $hours } ч
+digest-duration-days-only = { $days } дн
+
+digest-period-day = за { $day } { $month }
+digest-period-same-month = с { $first } по { $last } { $month }
+digest-period-months = с { $first } { $first_month } по { $last } { $last_month }
+digest-period-years = с { $first } { $first_month } { $first_year } по { $last } { $last_month } { $last_year } года
+
+digest-month-1 = января
+digest-month-2 = февраля
+digest-month-3 = марта
+digest-month-4 = апреля
+digest-month-5 = мая
+digest-month-6 = июня
+digest-month-7 = июля
+digest-month-8 = августа
+digest-month-9 = сентября
+digest-month-10 = октября
+digest-month-11 = ноября
+digest-month-12 = декабря
+
+digest-weekday-0 = пн
+digest-weekday-1 = вт
+digest-weekday-2 = ср
+digest-weekday-3 = чт
+digest-weekday-4 = пт
+digest-weekday-5 = сб
+digest-weekday-6 = вс
+
+digest-chart-topics = Главные темы
+digest-chart-days = Обращения по дням
+digest-chart-no-appeals = Обращений не было
+digest-chart-current-week = эта неделя
+digest-chart-previous-week = прошлая неделя
+digest-chart-current-period = этот период
+digest-chart-previous-period = предыдущий период
+
+digest-stats-usage = Команда /stats показывает цифры дайджеста за любой период:
+    /stats — эта неделя
+    /stats 2026-W47 — неделя по номеру
+    /stats 2026-11-01 2026-11-15 — с первого дня по последний включительно (не больше { $max_days } дней)

@@ -1,0 +1,1 @@
+"""The Telegram adapter: updates in (translate, polling), replies out (transport)."""

@@ -1,0 +1,157 @@
+"""Telegram ``Update`` → :class:`handlers.events.Event`, and nothing else."""
+
+from __future__ import annotations
+
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ChatMemberUpdated,
+    Message,
+    Update,
+    User,
+)
+
+from handlers.events import (
+    ChatKind,
+    ChatRef,
+    Contact,
+    Event,
+    Location,
+    Media,
+    MediaKind,
+    PersonRef,
+    Platform,
+)
+
+BOT_ADDED = "sys:bot_added"
+"""``Event.payload`` (with no ``callback_id``) when someone added the bot to a group."""
+
+_CHAT_KINDS = {
+    "private": ChatKind.PRIVATE,
+    "group": ChatKind.GROUP,
+    "supergroup": ChatKind.GROUP,
+    "channel": ChatKind.CHANNEL,
+}
+
+_OTHER_MEDIA: tuple[tuple[str, MediaKind], ...] = (
+    ("animation", MediaKind.ANIMATION),  # before document: an animation carries both
+    ("sticker", MediaKind.STICKER),
+    ("voice", MediaKind.VOICE),
+    ("video", MediaKind.VIDEO),
+    ("video_note", MediaKind.VIDEO_NOTE),
+    ("audio", MediaKind.AUDIO),
+    ("document", MediaKind.DOCUMENT),
+)
+
+
+def chat_ref(chat: Chat) -> ChatRef:
+    return ChatRef(Platform.TELEGRAM, str(chat.id))
+
+
+def chat_kind(chat: Chat) -> ChatKind:
+    return _CHAT_KINDS.get(chat.type, ChatKind.CHANNEL)
+
+
+def person(user: User | None) -> PersonRef | None:
+    return None if user is None else PersonRef(Platform.TELEGRAM, str(user.id))
+
+
+def person_key(update: Update) -> str | None:
+    """Whose update this is (``telegram:<user id>``), for the inbox."""
+    for part in (update.message, update.edited_message, update.callback_query, update.my_chat_member):
+        user = getattr(part, "from_user", None)
+        if user is not None:
+            return str(person(user))
+    return None
+
+
+def to_event(update: Update) -> Event | None:
+    """The event an update stands for, or None when the core has nothing to do with it."""
+    update_id = str(update.update_id)
+    if update.message is not None:
+        return _message_event(update.message, update_id, edited=False)
+    if update.edited_message is not None:
+        return _message_event(update.edited_message, update_id, edited=True)
+    if update.channel_post is not None:
+        return _message_event(update.channel_post, update_id, edited=False)
+    if update.callback_query is not None:
+        return _callback_event(update.callback_query, update_id)
+    if update.my_chat_member is not None:
+        return _membership_event(update.my_chat_member, update_id)
+    return None
+
+
+def _name(user: User | None) -> str | None:
+    if user is None:
+        return None
+    return user.full_name or user.username or None
+
+
+def _media(message: Message) -> tuple[Media, ...]:
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        return (Media(MediaKind.PHOTO, Platform.TELEGRAM, largest.file_id, largest.file_unique_id),)
+    for attribute, kind in _OTHER_MEDIA:
+        item = getattr(message, attribute, None)
+        if item is not None:
+            return (Media(kind, Platform.TELEGRAM, item.file_id, item.file_unique_id),)
+    return ()
+
+
+def _message_event(message: Message, update_id: str, *, edited: bool) -> Event:
+    contact = None
+    if message.contact is not None:
+        owner = message.contact.user_id
+        contact = Contact(phone=message.contact.phone_number, owner_id=str(owner) if owner else None)
+    location = None
+    if message.location is not None:
+        location = Location(message.location.latitude, message.location.longitude)
+    reply_to = message.reply_to_message
+    return Event(
+        chat=chat_ref(message.chat),
+        chat_kind=chat_kind(message.chat),
+        sender=person(message.from_user),
+        text=message.text if message.text is not None else message.caption,
+        message_id=str(message.message_id),
+        reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
+        location=location,
+        contact=contact,
+        media=_media(message),
+        media_group_id=message.media_group_id,
+        sender_name=_name(message.from_user),
+        edited=edited,
+        update_id=update_id,
+    )
+
+
+def _callback_event(query: CallbackQuery, update_id: str) -> Event:
+    message = query.message
+    if message is not None:
+        chat, kind, message_id = chat_ref(message.chat), chat_kind(message.chat), str(message.message_id)
+    else:  # a button under an inline-mode message: answer the person privately
+        chat, kind, message_id = ChatRef(Platform.TELEGRAM, str(query.from_user.id)), ChatKind.PRIVATE, None
+    return Event(
+        chat=chat,
+        chat_kind=kind,
+        sender=person(query.from_user),
+        payload=query.data or "",
+        callback_id=query.id,
+        message_id=message_id,
+        sender_name=_name(query.from_user),
+        update_id=update_id,
+    )
+
+
+def _membership_event(change: ChatMemberUpdated, update_id: str) -> Event | None:
+    joined = change.new_chat_member.status in {"member", "administrator", "creator"}
+    was_out = change.old_chat_member.status in {"left", "kicked"}
+    if not (joined and was_out) or chat_kind(change.chat) is not ChatKind.GROUP:
+        return None
+    return Event(
+        chat=chat_ref(change.chat),
+        chat_kind=ChatKind.GROUP,
+        sender=person(change.from_user),
+        payload=BOT_ADDED,
+        sender_name=_name(change.from_user),
+        update_id=update_id,
+    )

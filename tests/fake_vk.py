@@ -182,6 +182,11 @@ class FakeVk:
             async with self._new_event:
                 await self._new_event.wait_for(predicate)
 
+    @property
+    def updates(self) -> list[dict[str, Any]]:
+        """Every long-poll event so far, as VK would deliver it."""
+        return list(self._events)
+
     def caught_up(self) -> bool:
         """A long poll is waiting for the next event: everything before it was received."""
         return self._waiting_ts == len(self._events) + 1

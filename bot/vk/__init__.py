@@ -1,7 +1,6 @@
-"""VK community bot: Bots Long Poll in, the same core, ``messages.send`` out."""
+"""VK community bot: Bots Long Poll in, the same core, ``messages.send`` out.
 
-from bot.vk.api import VkApi, VkApiError, VkNetworkError
-from bot.vk.runner import VkRunner
-from bot.vk.transport import VkTransport
-
-__all__ = ["VkApi", "VkApiError", "VkNetworkError", "VkRunner", "VkTransport"]
+Modules: ``api`` (the HTTP client), ``events`` (long-poll events to plain events),
+``render`` (plain text and keyboards within VK's limits), ``transport`` (replies out),
+``polling`` (the long poll into the inbox), ``runner`` (``VkRunner`` for the app).
+"""

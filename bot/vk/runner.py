@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.media import MediaRegistry
@@ -22,12 +23,14 @@ from bot.vk.api import VkApi, VkApiError, VkNetworkError
 from bot.vk.events import translate
 from bot.vk.polling import PLATFORM, LongPoller
 from bot.vk.transport import VkTransport, vk_media_fetcher
-from handlers.core import Core
 from handlers.events import ChatKind, Event, Platform, Reply, Response
 from handlers.ordering import KeyedLock
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate
+
+if TYPE_CHECKING:
+    from handlers.core import Core
 
 log = logging.getLogger(__name__)
 

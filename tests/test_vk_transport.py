@@ -1,0 +1,250 @@
+"""Replies as a VK resident or an agency conversation sees them."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from bot.media import MediaRegistry
+from bot.transport import PermanentFailure, RetryLater, TransientFailure
+from handlers.events import Button, ButtonRequest, Location, Media, MediaKind, Platform, Reply
+from tests.fake_vk import FakeVk
+from tests.support.vk import vk_transport
+
+RESIDENT = 501
+AGENCY_CHAT = 2_000_000_001
+
+
+async def test_inline_buttons_are_callback_buttons_with_our_payload() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        reply = Reply(
+            text="<b>Выберите категорию</b>",
+            buttons=(
+                (Button("Дороги", payload="cat:roads"), Button("ЖКХ", payload="cat:housing")),
+                (Button("Благоустройство дворов, парков, скверов и набережных", payload="cat:improvement"),),
+                (Button("Портал «Госуслуги»", url="https://gosuslugi.ru/pos"),),
+            ),
+        )
+        ids = await transport.deliver(str(RESIDENT), reply)
+        await transport.api.close()
+
+        message = vk.last_bot_message(RESIDENT)
+        assert ids == [str(message.id)]
+        assert message.text == "Выберите категорию"
+        assert message.keyboard is not None and message.keyboard["inline"] is True
+        assert message.labels() == ["Дороги", "ЖКХ", "Благоустройство дворов, парков, скверов…", "Портал «Госуслуги»"]
+        assert all(len(label) <= 40 for label in message.labels())
+        await vk.user_presses(RESIDENT, "ЖКХ")
+        assert vk.updates[-1]["object"]["payload"] == {"p": "cat:housing"}
+
+
+async def test_a_long_list_fits_one_keyboard_by_sharing_rows() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        districts = [f"Район {n}" for n in range(1, 13)]
+        await transport.deliver(
+            str(RESIDENT),
+            Reply(text="Где это?", buttons=tuple((Button(d, payload=f"mun:{n}"),) for n, d in enumerate(districts))),
+        )
+        await transport.api.close()
+
+    message = vk.last_bot_message(RESIDENT)
+    assert message.keyboard is not None
+    assert len(message.keyboard["buttons"]) <= 6
+    assert message.labels() == districts
+
+
+async def test_more_buttons_than_one_keyboard_holds_go_on_in_further_messages() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        options = [f"Вариант {n}" for n in range(45)]
+        ids = await transport.deliver(
+            str(RESIDENT), Reply(text="Выберите", buttons=tuple((Button(o, payload=o),) for o in options))
+        )
+        await transport.api.close()
+
+    sent = vk.bot_messages(RESIDENT)
+    assert len(ids) == len(sent) == 2
+    assert [m.text for m in sent] == ["Выберите", "Ещё варианты:"]
+    assert sent[0].labels() + sent[1].labels() == options
+
+
+async def test_a_location_request_is_a_normal_keyboard_and_contact_buttons_are_dropped() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        await transport.deliver(
+            str(RESIDENT),
+            Reply(
+                text="Отправьте место или напишите адрес",
+                keyboard=(
+                    (Button("📍 Отправить место", request=ButtonRequest.LOCATION), Button("Пропустить")),
+                    (Button("Поделиться номером", request=ButtonRequest.CONTACT),),
+                ),
+            ),
+        )
+        await transport.deliver(str(RESIDENT), Reply(text="Спасибо!", remove_keyboard=True))
+        await transport.api.close()
+
+    asked, thanked = vk.bot_messages(RESIDENT)
+    assert asked.keyboard is not None and asked.keyboard["inline"] is False
+    assert [b["action"]["type"] for b in asked.buttons()] == ["location", "text"]
+    assert asked.labels() == ["location", "Пропустить"]
+    assert thanked.keyboard == {"one_time": True, "buttons": []}
+
+
+async def test_a_long_text_is_split_and_markup_stripped() -> None:
+    paragraph = "Очень подробное описание проблемы со всеми деталями. " * 20
+    text = "<b>Ваше обращение</b>\n\n" + "\n\n".join([paragraph.strip()] * 9)
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        ids = await transport.deliver(
+            str(RESIDENT), Reply(text=text, buttons=((Button("Готово", payload="done"),),))
+        )
+        await transport.api.close()
+
+    sent = vk.bot_messages(RESIDENT)
+    assert len(ids) == len(sent) == 3
+    assert all(len(m.text) <= 4096 for m in sent)
+    assert sent[0].text.startswith("Ваше обращение\n\n")
+    assert " ".join(" ".join(m.text for m in sent).split()) == " ".join(
+        ("Ваше обращение " + " ".join([paragraph.strip()] * 9)).split()
+    )
+    assert [m.keyboard is not None for m in sent] == [False, False, True], "buttons go under the last part"
+
+
+async def test_a_retry_after_a_lost_answer_is_shown_once() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        vk.fail_next("messages.send", drop=True, after=True)
+        reply = Reply(text="Обращение принято")
+        with pytest.raises(TransientFailure):
+            await transport.deliver(str(RESIDENT), reply, idempotency_key="appeal-1-accepted")
+        ids = await transport.deliver(str(RESIDENT), reply, idempotency_key="appeal-1-accepted")
+        again = await transport.deliver(str(RESIDENT), reply, idempotency_key="appeal-1-accepted")
+        other = await transport.deliver(str(RESIDENT), reply, idempotency_key="appeal-2-accepted")
+        await transport.api.close()
+
+    assert [m.text for m in vk.bot_messages(RESIDENT)] == ["Обращение принято", "Обращение принято"]
+    assert ids == again == [str(vk.bot_messages(RESIDENT)[0].id)]
+    assert other != ids
+    sends = vk.method_calls("messages.send")
+    assert len({s["random_id"] for s in sends[:3]}) == 1
+    assert sends[0]["random_id"] != "0"
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"error_code": 6}, RetryLater),
+        ({"error_code": 9}, RetryLater),
+        ({"error_code": 901}, PermanentFailure),
+        ({"error_code": 902}, PermanentFailure),
+        ({"error_code": 7}, PermanentFailure),
+        ({"error_code": 914}, PermanentFailure),
+        ({"error_code": 10}, TransientFailure),
+        ({"http_status": 502}, TransientFailure),
+        ({"drop": True}, TransientFailure),
+    ],
+)
+async def test_vk_errors_become_delivery_errors(fault: dict[str, object], expected: type[Exception]) -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk, too_many_pause=0.5, flood_pause=30.0)
+        vk.fail_next("messages.send", **fault)  # type: ignore[arg-type]
+        with pytest.raises(expected) as raised:
+            await transport.deliver(str(RESIDENT), Reply(text="Ответ ведомства"))
+        await transport.api.close()
+    assert vk.bot_messages(RESIDENT) == []
+    error = raised.value
+    if isinstance(error, RetryLater):
+        assert error.retry_after == (0.5 if fault["error_code"] == 6 else 30.0)
+    if isinstance(error, PermanentFailure):
+        assert error.reason == ("bad_request" if fault["error_code"] == 914 else "blocked")
+
+
+async def test_photos_are_resent_by_reference_or_uploaded_from_bytes() -> None:
+    telegram_photo = b"telegram photo bytes"
+    fetched: list[str] = []
+
+    async def telegram_fetcher(media: Media) -> bytes:
+        fetched.append(media.ref)
+        return telegram_photo
+
+    registry = MediaRegistry()
+    registry.register(Platform.TELEGRAM, telegram_fetcher)
+    async with FakeVk() as vk:
+        await vk.user_sends_photo(RESIDENT, b"resident photo")
+        vk_photo = next(iter(vk.photos.values()))
+        transport = vk_transport(vk, media=registry)
+        await transport.deliver(
+            str(AGENCY_CHAT),
+            Reply(
+                text="Фото к обращению",
+                photos=(
+                    Media(MediaKind.PHOTO, Platform.VK, f"photo{RESIDENT}_{vk_photo.id}_{vk_photo.access_key}"),
+                    Media(MediaKind.PHOTO, Platform.TELEGRAM, "AgACAgIAAxk", url=None),
+                    Media(
+                        MediaKind.PHOTO,
+                        Platform.CONSOLE,
+                        "inline",
+                        url="data:image/png;base64," + base64.b64encode(b"console png").decode(),
+                    ),
+                ),
+            ),
+        )
+        await transport.api.close()
+
+        message = vk.last_bot_message(AGENCY_CHAT)
+        assert message.text == "Фото к обращению"
+        assert [vk.photo_bytes(a) for a in message.attachments] == [
+            b"resident photo",
+            telegram_photo,
+            b"console png",
+        ]
+    assert fetched == ["AgACAgIAAxk"]
+
+
+async def test_media_from_a_platform_nobody_registered_is_a_bad_request() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        with pytest.raises(PermanentFailure) as raised:
+            await transport.deliver(
+                str(RESIDENT), Reply(text="фото", photos=(Media(MediaKind.PHOTO, Platform.TELEGRAM, "AgAC"),))
+            )
+        await transport.api.close()
+    assert raised.value.reason == "bad_request"
+    assert vk.bot_messages(RESIDENT) == []
+
+
+async def test_edits_replies_in_conversations_pins_and_toasts() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        staff = await vk.user_writes(AGENCY_CHAT, "что с обращением?", from_id=42)
+        [card_id] = await transport.deliver(
+            str(AGENCY_CHAT),
+            Reply(text="Обращение № 2026-000001", buttons=((Button("Взять в работу", payload="take:1"),),)),
+        )
+        await transport.deliver(
+            str(AGENCY_CHAT), Reply(text="Вот оно", reply_to=str(staff.conversation_message_id))
+        )
+        edited = await transport.deliver(
+            str(AGENCY_CHAT), Reply(text="Обращение № 2026-000001 — в работе", edit_message_id=card_id)
+        )
+        await transport.deliver(str(RESIDENT), Reply(text="Место на карте", location=Location(52.7, 41.4)))
+        await vk.user_writes(RESIDENT, "")
+        vk.pending_events["ev1"] = (RESIDENT, RESIDENT)
+        await transport.answer_callback(f"ev1:{RESIDENT}:{RESIDENT}", "Принято: <b>Дороги</b>")
+        await transport.api.close()
+
+    card, answer = vk.bot_messages(AGENCY_CHAT)
+    assert card_id == str(card.conversation_message_id)
+    assert edited == [card_id]
+    assert (card.text, card.edited, card.buttons()) == ("Обращение № 2026-000001 — в работе", True, [])
+    assert answer.reply_to == staff.conversation_message_id
+    pin_text, pin = vk.bot_messages(RESIDENT)
+    assert pin_text.text == "Место на карте"
+    assert pin.geo == (52.7, 41.4)
+    assert vk.event_answers == [
+        {"user_id": RESIDENT, "peer_id": RESIDENT, "event_data": {"type": "show_snackbar", "text": "Принято: Дороги"}}
+    ]

@@ -88,6 +88,7 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsendable_logged: set[str] = set()
         self._unsendable_checked_at: float | None = None
+        self._stopping = False
 
     # -- public ------------------------------------------------------------------------
 
@@ -112,12 +113,20 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
 
+    def stop(self) -> None:
+        """Ask ``run`` to claim nothing more and return once the deliveries in flight are
+        recorded (a graceful shutdown: nothing is left to be resent after the restart)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Drain the outbox until cancelled. Rows in flight when it is cancelled keep their
-        leases (whether they reached the chat is unknown) and are sent again after expiry."""
+        """Drain the outbox until :meth:`stop` or cancellation. Rows in flight when it is
+        cancelled keep their leases (whether they reached the chat is unknown) and are sent
+        again once the leases expire."""
+        self._stopping = False
         renewer = asyncio.create_task(self._renew_leases())
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 free = self.concurrency - len(self._tasks)
                 claimed = 0
@@ -139,6 +148,8 @@ class OutboxSender:
                 timeout = await self._idle_timeout()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
         finally:
             renewer.cancel()
             for task in self._tasks:

@@ -299,7 +299,7 @@ async def test_other_failed_message_alerts_admins_once(ctx: Context) -> None:
     appeal = await new_appeal(ctx)
     async with ctx.db.transaction() as session:
         await send_later(
-            session, RESIDENT, Reply(text="Статус: в работе"), purpose="status", appeal_id=appeal.id
+            session, RESIDENT, Reply(text="Статус: в работе"), purpose="notice", appeal_id=appeal.id
         )
     transport.fail_next(RESIDENT.chat_id, PermanentFailure("bad_request", "message is too long"))
 
@@ -308,7 +308,7 @@ async def test_other_failed_message_alerts_admins_once(ctx: Context) -> None:
 
     [alert] = transport.texts(ADMIN.chat_id)
     assert f"Сообщение по обращению № {appeal.number} не доставлено" in alert
-    assert "Что: уведомление о статусе" in alert
+    assert "Что: уведомление жителю" in alert
     assert "Причина: платформа отклонила сообщение" in alert
 
 

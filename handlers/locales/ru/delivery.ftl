@@ -16,12 +16,16 @@ delivery-reason =
 delivery-purpose =
     { $purpose ->
         [card] карточка обращения
+        [card_edit] обновление карточки обращения
+        [prompt] подсказка сотруднику
         [answer] ответ жителю
         [notice] уведомление жителю
-        [status] уведомление о статусе
-        [reminder] напоминание
+        [feedback] вопрос жителю о решении и оценке
+        [reminder] напоминание о сроке
+        [escalation] сообщение о просрочке
+        [reopen] сообщение о повторном открытии
+        [details] дополнение к обращению
         [digest] еженедельный дайджест
-        [delivery_report] отчёт о доставке
        *[other] сообщение ({ $purpose })
     }
 

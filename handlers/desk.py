@@ -33,6 +33,8 @@ from storage import desk as q
 from storage.models import Appeal, AppealStatus, Attachment, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
+BOT_ADDED = "sys:bot_added"
+"""``Event.payload`` (with no ``callback_id``) when the bot was added to a group."""
 _BUTTON_LABEL_MAX = 40
 """VK's limit for a button label; Telegram allows more."""
 
@@ -44,6 +46,10 @@ class Desk:
     async def handle(self, event: Event) -> Response:
         catalogue = self.ctx.catalogue
         known = catalogue.is_admin_chat(event.chat) or catalogue.agency_of_chat(event.chat) is not None
+        if event.payload == BOT_ADDED and event.callback_id is None:
+            if not known:
+                return self._say("desk-unknown-chat", chat=str(event.chat))
+            return self._say("desk-help-admin" if catalogue.is_admin_chat(event.chat) else "desk-help")
         if not known:
             return self._unknown_chat(event)
         if event.payload is not None:
@@ -291,11 +297,19 @@ class Desk:
             return await self._open(event.chat)
         if name == "appeal":
             return await self._appeal(event.chat, args)
-        if name in ("overdue", "block", "unblock"):
+        if name in ("overdue", "block", "unblock", "digest", "stats"):
             if not is_admin:
                 return self._say("desk-refuse-admin-only")
             if name == "overdue":
                 return await self._overdue()
+            if name in ("digest", "stats"):
+                # Imported here: the digest pulls in matplotlib, which only the admin needs.
+                from digests.commands import digest_preview, stats_for
+
+                replies = (
+                    await digest_preview(self.ctx) if name == "digest" else await stats_for(self.ctx, args)
+                )
+                return Response(replies)
             return await self._block(args, block=name == "block")
         return self._say("desk-unknown-command")
 

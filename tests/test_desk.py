@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -9,11 +10,12 @@ from sqlalchemy import func, select
 from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.desk import Desk as Core
-from handlers.events import ChatRef, Platform
+from handlers.events import ChatKind, ChatRef, Event, Platform
 from storage.models import AppealEvent, AppealStatus, OutboxMessage, Resident
 from tests.support.desk import (
     ADMIN,
     HOUSING,
+    OFFICER,
     RESIDENT_CHAT,
     ROADS_TAMBOV,
     STRANGER_GROUP,
@@ -345,3 +347,30 @@ async def test_overdue_and_blocking_are_for_the_admin_chat(ctx: Context, clock: 
     assert unblocked.text == f"Житель, подавший обращение № {late_number}, разблокирован."
     async with ctx.db.read() as session:
         assert (await session.scalars(select(Resident))).one().blocked_at is None
+
+
+async def test_digest_and_stats_answer_in_the_admin_chat_only(ctx: Context, clock: FrozenClock) -> None:
+    core = Core(ctx)
+    await file_appeal(ctx)
+    clock.advance(timedelta(hours=1))
+
+    [preview] = (await core.handle(say(ADMIN, "/digest"))).replies
+    assert "<b>Обращения жителей" in preview.text
+    assert "Поступило обращений: <b>1</b>" in preview.text
+    assert preview.photos  # the chart
+    [usage] = (await core.handle(say(ADMIN, "/stats когда-нибудь"))).replies
+    assert usage.text.startswith("Команда /stats показывает цифры дайджеста за любой период")
+    for command in ("/digest", "/stats"):
+        refused = (await core.handle(say(ROADS_TAMBOV, command))).replies[0]
+        assert refused.text == "Эта команда доступна только в чате администраторов."
+
+
+async def test_the_bot_added_to_a_group_introduces_itself(ctx: Context) -> None:
+    core = Core(ctx)
+    added = Event(chat=STRANGER_GROUP, chat_kind=ChatKind.GROUP, sender=OFFICER, payload="sys:bot_added")
+
+    [unknown] = (await core.handle(added)).replies
+    assert "Этот чат не подключён к боту обращений" in unknown.text
+    assert "<code>telegram:-1009999999999</code>" in unknown.text
+    [agency] = (await core.handle(replace(added, chat=ROADS_TAMBOV))).replies
+    assert agency.text.startswith("<b>Команды бота обращений</b>")

@@ -21,6 +21,8 @@ from storage.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
+pytest_plugins = ["tests.support.telegram"]
+
 
 async def _reset_postgres(url: str) -> None:
     engine = create_async_engine(url)

@@ -1,0 +1,185 @@
+"""The wiring, in one async context manager: resources opened in order, closed in reverse.
+
+settings → logging → database (migrated) → catalogue → context and core → transports and
+channels (Telegram, VK: whichever tokens are configured) → the outbox sender → the scheduler
+with its jobs (weekly digest, deadline checks). ``async with open_app(settings) as app``
+runs all of it; leaving the block stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.logging import configure_logging
+from bot.media import MediaRegistry
+from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, RateLimiter
+from bot.sender import OutboxSender
+from bot.telegram.polling import TelegramPolling
+from bot.telegram.transport import TelegramTransport, make_bot
+from bot.transport import Transport
+from digests.schedule import register_digest_jobs
+from handlers.catalogue import Catalogue, load_catalogue
+from handlers.clock import Clock, SystemClock
+from handlers.context import Context
+from handlers.core import Core
+from handlers.deadlines import check_deadlines
+from handlers.events import Platform
+from handlers.texts import Texts
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+JobRegistration = Callable[[AsyncIOScheduler, Context, Callable[[], None]], None]
+
+
+class Channel(Protocol):
+    """A way updates come in (Telegram polling, VK long poll): started and stopped by the app."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self, *, grace: float = 10.0) -> None: ...
+
+
+class ConfigurationError(Exception):
+    """The settings ask for something this build cannot do."""
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    ctx: Context
+    core: Core
+    transports: dict[Platform, Transport] = field(default_factory=dict)
+    channels: list[Channel] = field(default_factory=list)
+    media: MediaRegistry = field(default_factory=MediaRegistry)
+    sender: OutboxSender | None = None
+    scheduler: AsyncIOScheduler | None = None
+    telegram: TelegramPolling | None = None
+
+    def notify(self) -> None:
+        """Something may have been queued in the outbox: wake the sender."""
+        if self.sender is not None:
+            self.sender.notify()
+
+
+def deadline_jobs(scheduler: AsyncIOScheduler, ctx: Context, notify: Callable[[], None]) -> None:
+    """Check appeals' deadlines (reminders, escalations) every minute."""
+
+    async def run() -> None:
+        try:
+            await check_deadlines(ctx)
+        except Exception:
+            log.exception("deadline check failed")
+            return
+        notify()
+
+    scheduler.add_job(run, "interval", minutes=1, id="deadlines", coalesce=True, max_instances=1)
+
+
+DEFAULT_JOBS: tuple[JobRegistration, ...] = (register_digest_jobs, deadline_jobs)
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    catalogue: Catalogue | None = None,
+    texts: Texts | None = None,
+    setup_logging: bool = True,
+    jobs: tuple[JobRegistration, ...] | None = DEFAULT_JOBS,
+    run_sender: bool = True,
+) -> AsyncIterator[App]:
+    """Start everything ``settings`` configures; stop it all when the block ends.
+
+    A :class:`handlers.catalogue.CatalogueError` stops the start with its message. ``jobs``
+    None runs no scheduler (tests drive digests and deadlines themselves)."""
+    if setup_logging:
+        configure_logging(settings.log_level, settings.log_format)
+    async with AsyncExitStack() as stack:
+        await upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        if catalogue is None:
+            catalogue = load_catalogue(settings.catalogue_path)
+        ctx = Context(db=db, catalogue=catalogue, texts=texts or Texts(), clock=clock or SystemClock())
+        app = App(settings=settings, ctx=ctx, core=Core(ctx))
+        http = aiohttp.ClientSession()
+        stack.push_async_callback(http.close)
+
+        await _add_telegram(app, stack, http)
+        await _add_vk(app)
+
+        if run_sender and app.transports:
+            app.sender = OutboxSender(db, app.transports, ctx, concurrency=settings.outbox_concurrency)
+            sender_task = asyncio.create_task(app.sender.run(), name="outbox-sender")
+            stack.push_async_callback(_cancel, sender_task)
+
+        for channel in app.channels:
+            await channel.start()
+            stack.push_async_callback(channel.stop)
+
+        if jobs is not None:
+            scheduler = AsyncIOScheduler(timezone=catalogue.region.timezone)
+            for register in jobs:
+                register(scheduler, ctx, app.notify)
+            scheduler.start()
+            app.scheduler = scheduler
+            stack.callback(scheduler.shutdown, wait=False)
+
+        log.info(
+            "app started",
+            extra={"platforms": [p.value for p in app.transports], "sender": app.sender is not None},
+        )
+        yield app
+        log.info("app stopping")
+
+
+async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSession) -> None:
+    settings = app.settings.telegram
+    if settings.bot_token is None:
+        return
+    if settings.mode != "polling":
+        raise ConfigurationError("TELEGRAM_MODE=webhook is not implemented yet: use polling")
+    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
+    stack.push_async_callback(bot.session.close)
+    transport = TelegramTransport(bot, RateLimiter(TELEGRAM_LIMITS), http, media=app.media)
+    app.media.register(Platform.TELEGRAM, transport.fetch)
+    app.transports[Platform.TELEGRAM] = transport
+    app.telegram = TelegramPolling(
+        bot,
+        transport,
+        app.core,
+        app.ctx,
+        poll_timeout=settings.poll_timeout,
+        concurrency=app.settings.update_concurrency,
+        on_handled=app.notify,
+    )
+    app.channels.append(app.telegram)
+
+
+async def _add_vk(app: App) -> None:
+    if app.settings.vk.group_token is None:
+        return
+    from bot.vk.runner import VkRunner  # imported only when VK is configured
+
+    runner = VkRunner(app.settings, app.core, app.ctx.db, media=app.media, limiter=RateLimiter(VK_LIMITS))
+    app.transports[Platform.VK] = runner.transport
+    app.channels.append(runner)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,186 @@
+# The residents' guided dialogue. String arguments are HTML-escaped by handlers.texts;
+# $summary, $lines and $history are markup we build from escaped pieces.
+
+## Greeting and consent (152-ФЗ)
+
+resident-greeting =
+    Здравствуйте! Это бот для обращений жителей в органы власти региона.
+    Здесь можно сообщить о проблеме — яме на дороге, неработающем освещении, переполненной площадке для мусора — и следить за тем, как её решают. Обращение получит ведомство, которое за это отвечает.
+resident-consent =
+    Чтобы принять обращение, нам нужно ваше согласие на обработку персональных данных в соответствии с Федеральным законом от 27.07.2006 № 152-ФЗ «О персональных данных».
+    Мы используем ваше имя, а также телефон, адрес и фотографии, если вы их укажете, только для рассмотрения ваших обращений. Удалить свои данные можно в любой момент командой /forget.
+resident-btn-agree = Согласен
+resident-btn-disagree = Не согласен
+resident-consent-thanks = Спасибо! Согласие получено.
+resident-consent-refused =
+    Понимаем. Без согласия на обработку персональных данных мы не можем принять обращение: по закону ведомству нужно знать, от кого оно и как ответить.
+    Мы ничего о вас не сохранили. Если передумаете, нажмите «Согласен» или отправьте /start.
+resident-consent-needed = Прежде чем продолжить, пожалуйста, ответьте на вопрос о согласии.
+
+## Common buttons and notices
+
+resident-btn-back = Назад
+resident-btn-cancel = Отмена
+resident-btn-skip = Пропустить
+resident-btn-done = Готово
+resident-btn-more = Ещё ▶
+resident-btn-prev = ◀
+resident-btn-new = Подать обращение
+resident-btn-my = Мои обращения
+resident-btn-resume = ↩ К обращению
+resident-stale = Эта кнопка устарела. Вот актуальный вопрос.
+resident-blocked = Приём обращений от вас приостановлен. Если вы считаете, что это ошибка, обратитесь в региональный центр управления.
+resident-ok = Хорошо.
+resident-unknown-command = Такой команды нет. Посмотреть, что умеет бот, можно командой /help.
+resident-help =
+    <b>Что умеет бот</b>
+    /new — подать новое обращение
+    /my — мои обращения и их статус
+    /cancel — отменить заполнение обращения
+    /forget — удалить мои персональные данные
+    /help — эта подсказка
+    На каждом шаге можно вернуться кнопкой «Назад» или отменить обращение кнопкой «Отмена».
+resident-idle = Чем можем помочь? Подайте новое обращение или посмотрите, что с уже поданными.
+resident-cancelled = Заполнение обращения отменено. Если захотите вернуться, мы всегда здесь.
+resident-nothing-to-cancel = Сейчас нечего отменять.
+resident-rate-hour = Вы уже подали { $limit } { $limit ->
+        [one] обращение
+        [few] обращения
+        *[other] обращений
+    } за последний час. Пожалуйста, попробуйте немного позже — так мы защищаем сервис от перегрузки.
+resident-rate-day = Вы уже подали { $limit } { $limit ->
+        [one] обращение
+        [few] обращения
+        *[other] обращений
+    } за сутки. Пожалуйста, попробуйте завтра — так мы защищаем сервис от перегрузки.
+resident-rate-kept = Черновик сохранён: отправить его можно будет позже.
+
+## Abandoned draft
+
+resident-resume = У вас есть незаконченное обращение. Продолжить его или начать заново?
+resident-btn-continue = Продолжить
+resident-btn-restart = Начать заново
+
+## Steps
+
+resident-ask-topic = <b>Шаг 1.</b> Выберите тему обращения.
+resident-ask-municipality = <b>Шаг 2.</b> Выберите муниципалитет, к которому относится проблема.
+resident-ask-municipality-page = <b>Шаг 2.</b> Выберите муниципалитет, к которому относится проблема (страница { $page } из { $pages }).
+resident-ask-description =
+    <b>Шаг 3.</b> Опишите проблему своими словами: что случилось и где. От { $min } до { $max } символов.
+resident-description-too-short = Описание слишком короткое: { $length } из минимальных { $min } { $min ->
+        [one] символа
+        *[other] символов
+    }. Пожалуйста, расскажите чуть подробнее.
+resident-description-too-long = Описание слишком длинное: { $length } символов при допустимых { $max }. Пожалуйста, сократите его.
+resident-description-empty = Похоже, сообщение пустое. Пожалуйста, опишите проблему текстом.
+resident-ask-place =
+    <b>Шаг 4.</b> Где это находится? Отправьте геолокацию кнопкой ниже или напишите адрес, например: «ул. Советская, 12». Если место указывать не нужно, нажмите «Пропустить».
+resident-btn-location = 📍 Отправить геолокацию
+resident-address-too-short = Адрес слишком короткий. Пожалуйста, напишите его подробнее (от 3 символов) или отправьте геолокацию.
+resident-address-too-long = Адрес слишком длинный: не больше 300 символов. Пожалуйста, сократите его.
+resident-place-saved = Место записано.
+resident-place-skipped = Хорошо, без указания места.
+resident-ask-photos =
+    <b>Шаг 5.</b> Если есть фотографии проблемы, пришлите их (не больше { $limit }). Когда закончите, нажмите «Готово». Без фото — «Пропустить».
+resident-photo-received = Фото получено: { $count } из { $limit }.
+resident-photo-duplicate = Это фото уже добавлено.
+resident-photo-limit = К обращению можно приложить не больше { $limit } фото. Остальные, к сожалению, не сохранены.
+resident-ask-phone-button =
+    <b>Шаг 6.</b> Оставьте номер телефона, если ведомству может понадобиться связаться с вами: нажмите «Поделиться номером» или напишите номер. Можно пропустить.
+resident-ask-phone-typed =
+    <b>Шаг 6.</b> Оставьте номер мобильного телефона, если ведомству может понадобиться связаться с вами, например: +7 900 123-45-67. Можно пропустить.
+resident-btn-share-phone = Поделиться номером
+resident-phone-invalid = Не удалось распознать номер. Пожалуйста, напишите мобильный номер в формате +7 900 123-45-67 или 8 900 123-45-67.
+resident-phone-foreign = Пожалуйста, поделитесь своим собственным номером: чужие контакты мы не принимаем.
+resident-phone-saved = Телефон записан.
+resident-phone-skipped = Хорошо, без телефона.
+
+## What each step accepts
+
+resident-accepts-topic = Сейчас нужно выбрать тему кнопкой под сообщением.
+resident-accepts-municipality = Сейчас нужно выбрать муниципалитет кнопкой под сообщением.
+resident-accepts-description = На этом шаге нужно описание текстом. Фото можно будет приложить чуть позже.
+resident-accepts-place = На этом шаге нужна геолокация или адрес текстом.
+resident-accepts-photos = На этом шаге принимаются только фотографии. Видео, голосовые сообщения, стикеры и файлы приложить нельзя.
+resident-accepts-phone = На этом шаге нужен номер телефона.
+resident-accepts-review = Проверьте обращение и выберите действие кнопкой под сообщением.
+resident-accepts-buttons = Пожалуйста, выберите вариант кнопкой под сообщением.
+resident-accepts-idle = Я понимаю текст и кнопки. Чтобы подать обращение, нажмите «Подать обращение».
+
+## Review and changes
+
+resident-review =
+    <b>Проверьте обращение</b>
+    { $summary }
+    Всё верно? Нажмите «Отправить».
+resident-review-topic = Тема: { $topic }
+resident-review-municipality = Муниципалитет: { $municipality }
+resident-review-description = Описание: { $description }
+resident-review-address = Адрес: { $address }
+resident-review-location = Место: геолокация ({ $latitude }, { $longitude })
+resident-review-no-place = Место: не указано
+resident-review-photos = Фото: { $count }
+resident-review-phone = Телефон: { $phone }
+resident-review-no-phone = Телефон: не указан
+resident-btn-send = Отправить
+resident-btn-edit = Изменить
+resident-btn-abort = Отменить
+resident-ask-edit = Что хотите изменить?
+resident-edit-topic = Тему
+resident-edit-municipality = Муниципалитет
+resident-edit-description = Описание
+resident-edit-place = Место
+resident-edit-photos = Фото
+resident-edit-phone = Телефон
+resident-edit-photos-cleared = Прежние фото убраны: пришлите новые.
+
+## Submitted
+
+resident-submitted =
+    Спасибо! Ваше обращение <b>№ { $number }</b> принято и передаётся в ответственное ведомство.
+    Ведомство ответит в течение { $hours } { $hours ->
+        [one] часа
+        *[other] часов
+    }. Ответ придёт сюда, в этот чат. Следить за статусом можно командой /my.
+
+## My appeals
+
+resident-my-empty = У вас пока нет обращений.
+resident-my-title = <b>Ваши обращения</b> (всего { $total }, страница { $page } из { $pages }):
+resident-my-line = № { $number } от { $date } — { $topic }: { $status }
+resident-my-button = № { $number } · { $status }
+resident-details =
+    <b>Обращение № { $number }</b>
+    Тема: { $topic }
+    Муниципалитет: { $municipality }
+    Подано: { $date }
+    Статус: <b>{ $status }</b>
+    Описание: { $description }
+resident-details-address = Адрес: { $address }
+resident-details-location = Место: геолокация
+resident-details-history = <b>История</b>
+resident-history-line = { $date } — { $what }
+resident-history-created = обращение подано
+resident-history-status = статус: { $status }
+resident-history-other = { $kind ->
+    [answer] получен ответ ведомства
+    [answered] получен ответ ведомства
+    [comment] добавлен комментарий
+    [added] вы дополнили обращение
+    [redirected] обращение перенаправлено
+    [reopened] обращение возвращено на доработку
+    [rated] вы оценили ответ
+   *[other] обновление
+}
+resident-btn-add = Дополнить
+resident-btn-to-list = ◀ К списку
+
+## Forget me
+
+resident-forget-confirm =
+    Удалить ваши персональные данные? Мы сотрём имя, телефон, адреса, геолокации и фотографии ваших обращений, а сами обращения останутся обезличенными для статистики. Связать их с вами будет уже нельзя, отменить удаление тоже.
+resident-btn-forget-yes = Да, удалить
+resident-btn-forget-no = Нет, оставить
+resident-forget-done = Готово: ваши персональные данные удалены. Если захотите снова обратиться, отправьте /start.
+resident-forget-kept = Хорошо, ничего не удаляем.

@@ -1,0 +1,161 @@
+"""Appeals as the resident dialogue needs them: file one, list one's own, show one with
+its history, count recent ones for rate limits, and forget a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Appeal,
+    AppealEvent,
+    AppealStatus,
+    Attachment,
+    Dialogue,
+    MessageLink,
+    Resident,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRef:
+    """A photo the resident sent, as its platform knows it."""
+
+    platform: str
+    ref: str
+    unique_id: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewAppeal:
+    platform: str
+    category_id: str
+    municipality_id: str
+    description: str
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone: str | None = None
+    photos: tuple[PhotoRef, ...] = ()
+
+
+async def create_appeal(
+    session: AsyncSession, resident: Resident, new: NewAppeal, *, now: datetime
+) -> Appeal:
+    """Store the appeal, its photos and its ``created`` event; the caller's transaction
+    commits. ``appeal.attachments`` is loaded, so the card can be built from it."""
+    appeal = Appeal(
+        resident_id=resident.id,
+        platform=new.platform,
+        category_id=new.category_id,
+        municipality_id=new.municipality_id,
+        description=new.description,
+        address=new.address,
+        latitude=new.latitude,
+        longitude=new.longitude,
+        phone=new.phone,
+        status=AppealStatus.NEW.value,
+        created_at=now,
+        updated_at=now,
+    )
+    appeal.attachments = [
+        Attachment(
+            kind="photo",
+            platform=photo.platform,
+            ref=photo.ref,
+            unique_id=photo.unique_id,
+            url=photo.url,
+            source="resident",
+            created_at=now,
+        )
+        for photo in new.photos
+    ]
+    session.add(appeal)
+    await session.flush()
+    session.add(
+        AppealEvent(
+            appeal_id=appeal.id,
+            at=now,
+            kind="created",
+            actor_kind="resident",
+            actor_platform=resident.platform,
+            actor_id=resident.external_id,
+            to_status=AppealStatus.NEW.value,
+        )
+    )
+    return appeal
+
+
+async def count_recent(
+    session: AsyncSession, resident_id: int, *, hour_since: datetime, day_since: datetime
+) -> tuple[int, int]:
+    """How many appeals the resident filed since ``hour_since`` and since ``day_since``."""
+    query = select(
+        func.coalesce(func.sum(case((Appeal.created_at >= hour_since, 1), else_=0)), 0),
+        func.count(),
+    ).where(Appeal.resident_id == resident_id, Appeal.created_at >= day_since)
+    row = (await session.execute(query)).one()
+    return int(row[0]), int(row[1])
+
+
+async def list_for_resident(
+    session: AsyncSession, resident_id: int, *, offset: int, limit: int
+) -> tuple[Sequence[Appeal], int]:
+    """One page of the resident's appeals, newest first, and how many there are in all."""
+    total = await session.scalar(select(func.count()).where(Appeal.resident_id == resident_id))
+    page = await session.scalars(
+        select(Appeal)
+        .where(Appeal.resident_id == resident_id)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return page.all(), int(total or 0)
+
+
+async def get_with_history(
+    session: AsyncSession, appeal_id: int, resident_id: int
+) -> tuple[Appeal, Sequence[AppealEvent]] | None:
+    """The resident's own appeal and its events in order; None for anyone else's."""
+    appeal = await session.scalar(
+        select(Appeal).where(Appeal.id == appeal_id, Appeal.resident_id == resident_id)
+    )
+    if appeal is None:
+        return None
+    events = await session.scalars(
+        select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
+    )
+    return appeal, events.all()
+
+
+async def forget_resident(
+    session: AsyncSession, resident: Resident, dialogue: Dialogue | None, *, tombstone: str, now: datetime
+) -> None:
+    """Erase a person's personal data; their appeals stay, anonymised, for statistics.
+
+    The resident row keeps its id (the appeals point to it) but no longer names anyone:
+    the external id becomes ``tombstone``, so the person writing again is a new resident.
+    """
+    appeal_ids = select(Appeal.id).where(Appeal.resident_id == resident.id).scalar_subquery()
+    await session.execute(delete(Attachment).where(Attachment.appeal_id.in_(appeal_ids)))
+    await session.execute(
+        delete(MessageLink).where(MessageLink.appeal_id.in_(appeal_ids), MessageLink.role == "resident")
+    )
+    await session.execute(
+        update(Appeal)
+        .where(Appeal.resident_id == resident.id)
+        .values(phone=None, address=None, latitude=None, longitude=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if dialogue is not None:
+        await session.delete(dialogue)
+    resident.name = None
+    resident.phone = None
+    resident.external_id = tombstone
+    resident.forgotten_at = now
+    resident.consent_at = None

@@ -1,0 +1,63 @@
+"""Residents and their dialogue rows: who is writing, and where they are in the dialogue.
+
+:func:`load_for_update` is the first query of every resident event: one round trip that
+fetches the resident with its dialogue and, on PostgreSQL, locks the resident row so two
+worker processes handling the same person take turns (SQLite is serialised by
+:class:`storage.db.Database` already, and ignores ``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.events import PersonRef
+from storage.models import Dialogue, Resident
+
+
+async def load_for_update(session: AsyncSession, person: PersonRef) -> tuple[Resident, Dialogue] | None:
+    """The resident and its dialogue, the resident row locked; None if never seen."""
+    query = (
+        select(Resident, Dialogue)
+        .outerjoin(Dialogue, Dialogue.resident_id == Resident.id)
+        .where(Resident.platform == person.platform.value, Resident.external_id == person.external_id)
+        .with_for_update(of=Resident)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    resident: Resident = row[0]
+    dialogue: Dialogue | None = row[1]
+    if dialogue is None:
+        dialogue = Dialogue(resident_id=resident.id, state="idle", data={})
+        session.add(dialogue)
+    return resident, dialogue
+
+
+async def get_or_create(
+    session: AsyncSession, person: PersonRef, *, initial_state: str = "idle"
+) -> tuple[Resident, Dialogue]:
+    """The resident (locked) and its dialogue, created on first contact.
+
+    Only the platform and the external id are stored here: nothing personal before consent.
+    Two processes meeting a new person at once both insert with ON CONFLICT DO NOTHING and
+    then lock the one row that exists.
+    """
+    found = await load_for_update(session, person)
+    if found is not None:
+        return found
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Resident)
+        .values(platform=person.platform.value, external_id=person.external_id)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    )
+    found = await load_for_update(session, person)
+    if found is None:  # pragma: no cover - the row was inserted just above
+        raise RuntimeError(f"resident {person} vanished while being created")
+    resident, dialogue = found
+    dialogue.state = initial_state
+    return resident, dialogue

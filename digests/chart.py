@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from digests.figures import DigestFigures
 from handlers.events import Media, MediaKind, Platform
@@ -75,6 +77,8 @@ def _draw(texts: Texts, figures: DigestFigures) -> bytes:
     if not any(counts):
         _say_empty(days_ax, texts("digest-chart-no-appeals"))
     days_ax.set_ylim(bottom=0, top=max([*counts, 1]) * 1.15)
+    days_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    topics_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
     for ax in (topics_ax, days_ax):
         ax.spines[["top", "right"]].set_visible(False)
@@ -98,8 +102,8 @@ def _wrap(title: str, width: int = 18) -> str:
     return "\n".join(lines)
 
 
-def _say_empty(ax: object, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontfamily=_FONT)  # type: ignore[attr-defined]
+def _say_empty(ax: Any, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontfamily=_FONT)
 
 
 def chart_media(png: bytes, platform: Platform, key: str) -> Media:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from handlers.clock import FrozenClock
 from handlers.context import Context
+from handlers.core import Core
 from handlers.deadlines import check_deadlines
-from handlers.desk import Desk
 from tests.support.desk import (
     ADMIN,
     HOUSING,
@@ -66,7 +66,7 @@ async def test_reminders_at_half_way_and_deadline_then_escalation_each_once(
     assert await outbox.deliver() == []
     kinds = [e.kind for e in await history(ctx, appeal_id)]
     assert kinds == ["passed", "reminder_half", "reminder_due", "escalated"]
-    [overdue] = (await Desk(ctx).handle(say(ADMIN, "/overdue"))).replies
+    [overdue] = (await Core(ctx).handle(say(ADMIN, "/overdue"))).replies
     assert f"№ {number} · ЖКХ · просрочено на 3 дн" in overdue.text
 
 
@@ -75,7 +75,7 @@ async def test_an_answered_appeal_gets_no_reminders(ctx: Context, clock: FrozenC
     appeal_id = await file_appeal(ctx)
     card = the_card(await outbox.deliver(), ROADS_TAMBOV)
     clock.advance(timedelta(hours=1))
-    await Desk(ctx).handle(press(ROADS_TAMBOV, f"d:take:{appeal_id}", message_id=card.message_ids[0]))
+    await Core(ctx).handle(press(ROADS_TAMBOV, f"d:take:{appeal_id}", message_id=card.message_ids[0]))
     await outbox.deliver()
 
     clock.advance(timedelta(days=5))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from handlers.clock import FrozenClock
 from handlers.context import Context
-from handlers.desk import Desk as Core
+from handlers.core import Core
 from handlers.events import ChatKind, ChatRef, Event, Platform
 from storage.models import AppealEvent, AppealStatus, OutboxMessage, Resident
 from tests.support.desk import (

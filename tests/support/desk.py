@@ -23,7 +23,6 @@ from handlers.events import (
     Response,
     reply_from_json,
 )
-from handlers.followup import FollowUp
 from handlers.forwarding import forward_new_appeal
 from storage.models import (
     Appeal,
@@ -277,24 +276,9 @@ async def resident_dialogue(ctx: Context, person: PersonRef = RESIDENT) -> tuple
         return (dialogue.state, dict(dialogue.data)) if dialogue else ("idle", {})
 
 
-async def resident_acts(ctx: Context, event: Event) -> Response | None:
-    """What the dialogue does with a follow-up event: hands it to FollowUp in the
-    resident's unit of work, with their dialogue row."""
-    assert event.sender is not None
-    async with ctx.db.transaction() as session:
-        resident = await session.scalar(
-            select(Resident).where(
-                Resident.platform == event.sender.platform.value,
-                Resident.external_id == event.sender.external_id,
-            )
-        )
-        if resident is None:
-            resident = Resident(platform=event.sender.platform.value, external_id=event.sender.external_id)
-            session.add(resident)
-            await session.flush()
-        dialogue = await session.get(Dialogue, resident.id)
-        if dialogue is None:
-            dialogue = Dialogue(resident_id=resident.id, state="idle", data={})
-            session.add(dialogue)
-            await session.flush()
-        return await FollowUp(ctx).handle(session, event, resident, dialogue)
+async def resident_acts(ctx: Context, event: Event) -> Response:
+    """The resident presses or writes in their private chat: through Core, so the
+    dialogue hands follow-ups to FollowUp as it does in production."""
+    from handlers.core import Core
+
+    return await Core(ctx).handle(event)

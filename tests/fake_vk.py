@@ -187,6 +187,10 @@ class FakeVk:
         """Every long-poll event so far, as VK would deliver it."""
         return list(self._events)
 
+    def polling(self) -> bool:
+        """A long-poll request is waiting for events."""
+        return self._waiting_ts is not None
+
     def caught_up(self) -> bool:
         """A long poll is waiting for the next event: everything before it was received."""
         return self._waiting_ts == len(self._events) + 1

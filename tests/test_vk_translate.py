@@ -54,7 +54,9 @@ async def test_a_callback_button_press_carries_what_is_needed_to_answer_it() -> 
             "Выберите категорию",
             keyboard={
                 "inline": True,
-                "buttons": [[{"action": {"type": "callback", "label": "ЖКХ", "payload": '{"p":"cat:housing"}'}}]],
+                "buttons": [
+                    [{"action": {"type": "callback", "label": "ЖКХ", "payload": '{"p":"cat:housing"}'}}]
+                ],
             },
         )
         await vk.user_presses(RESIDENT, "ЖКХ")
@@ -117,7 +119,13 @@ async def test_edits_and_what_the_core_does_not_need() -> None:
     edit = {
         "type": "message_edit",
         "event_id": "e1",
-        "object": {"peer_id": RESIDENT, "from_id": RESIDENT, "id": 7, "text": "Яма у дома 7", "attachments": []},
+        "object": {
+            "peer_id": RESIDENT,
+            "from_id": RESIDENT,
+            "id": 7,
+            "text": "Яма у дома 7",
+            "attachments": [],
+        },
     }
     outgoing = {
         "type": "message_new",

@@ -34,7 +34,12 @@ async def test_inline_buttons_are_callback_buttons_with_our_payload() -> None:
         assert ids == [str(message.id)]
         assert message.text == "Выберите категорию"
         assert message.keyboard is not None and message.keyboard["inline"] is True
-        assert message.labels() == ["Дороги", "ЖКХ", "Благоустройство дворов, парков, скверов…", "Портал «Госуслуги»"]
+        assert message.labels() == [
+            "Дороги",
+            "ЖКХ",
+            "Благоустройство дворов, парков, скверов…",
+            "Портал «Госуслуги»",
+        ]
         assert all(len(label) <= 40 for label in message.labels())
         await vk.user_presses(RESIDENT, "ЖКХ")
         assert vk.updates[-1]["object"]["payload"] == {"p": "cat:housing"}
@@ -46,7 +51,10 @@ async def test_a_long_list_fits_one_keyboard_by_sharing_rows() -> None:
         districts = [f"Район {n}" for n in range(1, 13)]
         await transport.deliver(
             str(RESIDENT),
-            Reply(text="Где это?", buttons=tuple((Button(d, payload=f"mun:{n}"),) for n, d in enumerate(districts))),
+            Reply(
+                text="Где это?",
+                buttons=tuple((Button(d, payload=f"mun:{n}"),) for n, d in enumerate(districts)),
+            ),
         )
         await transport.api.close()
 
@@ -182,7 +190,9 @@ async def test_photos_are_resent_by_reference_or_uploaded_from_bytes() -> None:
             Reply(
                 text="Фото к обращению",
                 photos=(
-                    Media(MediaKind.PHOTO, Platform.VK, f"photo{RESIDENT}_{vk_photo.id}_{vk_photo.access_key}"),
+                    Media(
+                        MediaKind.PHOTO, Platform.VK, f"photo{RESIDENT}_{vk_photo.id}_{vk_photo.access_key}"
+                    ),
                     Media(MediaKind.PHOTO, Platform.TELEGRAM, "AgACAgIAAxk", url=None),
                     Media(
                         MediaKind.PHOTO,
@@ -246,5 +256,9 @@ async def test_edits_replies_in_conversations_pins_and_toasts() -> None:
     assert pin_text.text == "Место на карте"
     assert pin.geo == (52.7, 41.4)
     assert vk.event_answers == [
-        {"user_id": RESIDENT, "peer_id": RESIDENT, "event_data": {"type": "show_snackbar", "text": "Принято: Дороги"}}
+        {
+            "user_id": RESIDENT,
+            "peer_id": RESIDENT,
+            "event_data": {"type": "show_snackbar", "text": "Принято: Дороги"},
+        }
     ]

@@ -51,6 +51,7 @@ class VkRunner:
         delivery_attempts: int = 6,
         retry_base: float = 0.5,
         max_attempts: int = 3,
+        rate_limit_retries: int = 100,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -74,6 +75,8 @@ class VkRunner:
         self.delivery_attempts = delivery_attempts
         self.retry_base = retry_base
         self.max_attempts = max_attempts
+        self.rate_limit_retries = rate_limit_retries
+        self.stop_grace = 10.0
         self.group_id = settings.vk.group_id
         self.poller: LongPoller | None = None
         self._order = KeyedLock()
@@ -110,13 +113,17 @@ class VkRunner:
             await inbox.count_attempts(session, (row.id for row in rows))
         return rows
 
-    async def stop(self, *, grace: float = 10.0) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop polling; events being handled get ``grace`` seconds (``stop_grace``) to
+        finish, the rest stay pending in the inbox for the next start."""
         if self._poll_task is not None:
             self._poll_task.cancel()
             await asyncio.gather(self._poll_task, return_exceptions=True)
             self._poll_task = None
         if self._tasks:
-            _, still = await asyncio.wait(set(self._tasks), timeout=grace)
+            _, still = await asyncio.wait(
+                set(self._tasks), timeout=self.stop_grace if grace is None else grace
+            )
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)
@@ -166,18 +173,27 @@ class VkRunner:
             log.warning("vk callback answer failed: %s", exc)
 
     async def _deliver(self, chat_id: str, reply: Reply, key: str) -> list[str]:
-        for attempt in range(self.delivery_attempts):
+        """Deliver with the same idempotency key until it lands: "too many requests" is
+        waited out (up to ``rate_limit_retries`` times), other transient failures are
+        retried with backoff ``delivery_attempts`` times, permanent ones are logged."""
+        failures = rate_limited = 0
+        while True:
             try:
                 return await self.transport.deliver(chat_id, reply, idempotency_key=key)
             except RetryLater as exc:
+                rate_limited += 1
+                if rate_limited > self.rate_limit_retries:
+                    raise
                 await asyncio.sleep(exc.retry_after)
             except TransientFailure as exc:
-                log.warning("vk delivery to %s failed (attempt %d): %s", chat_id, attempt + 1, exc)
-                await asyncio.sleep(min(self.retry_base * 2**attempt, 30.0))
+                failures += 1
+                log.warning("vk delivery to %s failed (attempt %d): %s", chat_id, failures, exc)
+                if failures >= self.delivery_attempts:
+                    raise
+                await asyncio.sleep(min(self.retry_base * 2 ** (failures - 1), 30.0))
             except PermanentFailure as exc:
                 log.warning("vk delivery to %s failed for good: %s", chat_id, exc)
                 return []
-        raise TransientFailure(f"gave up delivering to {chat_id} after {self.delivery_attempts} attempts")
 
     async def _name(self, user_id: int) -> str | None:
         name = self._names.get(user_id)

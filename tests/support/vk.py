@@ -57,6 +57,7 @@ async def running_vk_bot(
     runner = VkRunner(vk_settings(vk, tmp_path, db.url), core, db, transport, retry_base=0.02, **kwargs)
     await runner.start()
     try:
+        await vk.wait_until(vk.polling)
         yield VkBot(vk, runner)
     finally:
         await runner.stop()

@@ -22,6 +22,7 @@ The conversation-style client and the pytest fixtures live in ``tests/support/te
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import json
 import math
@@ -552,6 +553,7 @@ class FakeTelegram:
 
     def _push(self, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
+        update = copy.deepcopy(update)  # what was sent then, not what later edits make of it
         update["update_id"] = update_id
         self._updates.append(update)
         self._schedule_notify()

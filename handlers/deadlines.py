@@ -14,9 +14,8 @@ from datetime import timedelta
 
 from handlers import card
 from handlers.context import Context
-from handlers.desk_ops import SYSTEM, post_to_thread, record
+from handlers.desk_ops import SYSTEM, post_to_thread, queue, record
 from handlers.events import Reply
-from handlers.outbox import send_later
 from storage import desk as q
 
 
@@ -54,7 +53,8 @@ async def check_deadlines(ctx: Context) -> None:
                 )
                 buttons = card.card_buttons(texts, appeal)
                 for chat in catalogue.admin.chats:
-                    await send_later(
+                    await queue(
+                        ctx,
                         session,
                         chat,
                         Reply(escalation, buttons=buttons),

@@ -20,13 +20,13 @@ from handlers.desk_ops import (
     ask_feedback,
     may_act,
     post_cards,
+    queue,
     record,
     refresh_cards,
     resident_chat,
     tell_resident,
 )
 from handlers.events import Button, ChatRef, Event, MediaKind, Reply, Response
-from handlers.outbox import send_later
 from handlers.texts import Safe
 from handlers.workflow import Action, allowed
 from storage import desk as q
@@ -130,7 +130,9 @@ class Desk:
         self, session: AsyncSession, event: Event, appeal: Appeal, role: str, key: str
     ) -> Response:
         prompt = Reply(self.ctx.texts(key, number=appeal.number), force_reply=True, reply_to=event.message_id)
-        await send_later(session, event.chat, prompt, purpose="prompt", appeal_id=appeal.id, link_role=role)
+        await queue(
+            self.ctx, session, event.chat, prompt, purpose="prompt", appeal_id=appeal.id, link_role=role
+        )
         return Response(toast=self.ctx.texts("desk-toast-prompt"))
 
     def _redirect_choices(self, appeal: Appeal) -> Response:
@@ -226,8 +228,14 @@ class Desk:
         notice = Reply(
             texts("desk-notice-answer", number=appeal.number, agency=agency, text=text), photos=photos
         )
-        await send_later(
-            session, chat, notice, purpose="answer", appeal_id=appeal.id, report_to=(event.chat, here)
+        await queue(
+            self.ctx,
+            session,
+            chat,
+            notice,
+            purpose="answer",
+            appeal_id=appeal.id,
+            report_to=(event.chat, here),
         )
         await self._keep(session, event, appeal)
         await record(

@@ -40,6 +40,33 @@ class Actor:
 SYSTEM = Actor("system")
 
 
+async def queue(
+    ctx: Context,
+    session: AsyncSession,
+    chat: ChatRef,
+    reply: Reply,
+    *,
+    purpose: str,
+    appeal_id: int | None = None,
+    link_role: str | None = None,
+    report_to: tuple[ChatRef, str | None] | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """``send_later``, due from the context's clock (not the database's): the outbox row
+    is due when the change that caused it happened."""
+    await send_later(
+        session,
+        chat,
+        reply,
+        purpose=purpose,
+        appeal_id=appeal_id,
+        link_role=link_role,
+        report_to=report_to,
+        dedupe_key=dedupe_key,
+        not_before=ctx.clock.now(),
+    )
+
+
 async def record(
     ctx: Context,
     session: AsyncSession,
@@ -92,7 +119,7 @@ async def post_cards(ctx: Context, session: AsyncSession, appeal: Appeal) -> Non
     messages = card.card_messages(ctx.catalogue, ctx.texts, appeal, attachments)
     for chat in route_chats(ctx, appeal):
         for reply, role in messages:
-            await send_later(session, chat, reply, purpose="card", appeal_id=appeal.id, link_role=role)
+            await queue(ctx, session, chat, reply, purpose="card", appeal_id=appeal.id, link_role=role)
 
 
 async def refresh_cards(
@@ -112,7 +139,7 @@ async def refresh_cards(
         if chat not in chats:
             continue
         edit = Reply(text=text, buttons=buttons, edit_message_id=link.message_id)
-        await send_later(session, chat, edit, purpose="card_edit", appeal_id=appeal.id)
+        await queue(ctx, session, chat, edit, purpose="card_edit", appeal_id=appeal.id)
 
 
 def resident_chat(resident: Resident | None) -> ChatRef | None:
@@ -134,7 +161,7 @@ async def tell_resident(
     chat = resident_chat(await q.resident(session, appeal.resident_id))
     if chat is None:
         return False
-    await send_later(session, chat, reply, purpose=purpose, appeal_id=appeal.id, report_to=report_to)
+    await queue(ctx, session, chat, reply, purpose=purpose, appeal_id=appeal.id, report_to=report_to)
     return True
 
 
@@ -166,4 +193,4 @@ async def post_to_thread(
 ) -> None:
     """A message about the appeal to its current chats that staff can reply to."""
     for chat in route_chats(ctx, appeal):
-        await send_later(session, chat, reply, purpose=purpose, appeal_id=appeal.id, link_role="thread")
+        await queue(ctx, session, chat, reply, purpose=purpose, appeal_id=appeal.id, link_role="thread")

@@ -98,9 +98,11 @@ async def test_a_reply_to_the_card_reaches_the_resident_and_asks_for_feedback(ct
     assert feedback.payloads == [f"fb:{appeal_id}:yes", f"fb:{appeal_id}:no"] + [
         f"rate:{appeal_id}:{n}" for n in range(1, 6)
     ]
-    [edit] = to(ROADS_TAMBOV, sent)
+    edit, report = to(ROADS_TAMBOV, sent)
     assert edit.reply.edit_message_id == card_id
     assert "Статус: <b>дан ответ</b>" in edit.text
+    assert report.reply.reply_to == answer.message_id
+    assert report.text == f"✅ Ответ по обращению № {number} доставлен жителю."
     stored = await appeal(ctx, appeal_id)
     assert stored.status == AppealStatus.ANSWERED
     assert stored.first_response_at == ctx.clock.now()
@@ -150,9 +152,10 @@ async def test_rejecting_needs_a_reason_and_the_resident_gets_it(ctx: Context) -
     sent = await outbox.deliver()
     [notice] = to(RESIDENT_CHAT, sent)
     assert notice.text == f"Ваше обращение № {number} отклонено. Причина: Дорога частная"
-    [edit] = to(ROADS_TAMBOV, sent)
+    edit, report = to(ROADS_TAMBOV, sent)
     assert "Статус: <b>отклонено</b>" in edit.text
     assert edit.reply.buttons == ()
+    assert report.text == f"✅ Ответ по обращению № {number} доставлен жителю."
     rejected = (await history(ctx, appeal_id))[-1]
     assert (rejected.kind, rejected.to_status, rejected.text) == ("rejected", "rejected", "Дорога частная")
 

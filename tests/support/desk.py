@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from bot.sender import OutboxSender
 from handlers.context import Context
 from handlers.events import (
     ChatKind,
@@ -29,11 +30,11 @@ from storage.models import (
     AppealEvent,
     Attachment,
     Dialogue,
-    MessageLink,
     OutboxMessage,
     OutboxStatus,
     Resident,
 )
+from tests.fake_transport import ScriptedTransport
 
 ROADS_TAMBOV = ChatRef(Platform.TELEGRAM, "-1001000000001")
 ROADS_REGION = ChatRef(Platform.TELEGRAM, "-1001000000002")
@@ -145,56 +146,42 @@ class Delivered:
 
 @dataclass
 class FakeOutbox:
-    """Drains the outbox like the sender: every pending row gets message ids (one per
-    photo, one for the text, one for a map pin; an edit keeps the edited id) and rows with
-    a ``link_role`` are linked to their appeal."""
+    """Drains the outbox with the real sender (``bot.sender.OutboxSender``, whose delivery
+    effects link message ids to appeals and report answers) over a scripted transport, and
+    returns what each chat received since the last drain."""
 
     ctx: Context
+    transport: ScriptedTransport = field(default_factory=ScriptedTransport)
     log: list[Delivered] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    _seen: int = 0
 
     async def deliver(self) -> list[Delivered]:
-        batch: list[Delivered] = []
-        async with self.ctx.db.transaction() as session:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING.value)
-                .order_by(OutboxMessage.id)
-            )
-            for row in rows:
-                reply = reply_from_json(row.payload)
-                if reply.edit_message_id is not None:
-                    ids = [reply.edit_message_id]
-                else:
-                    count = len(reply.photos) + (1 if reply.text else 0) + (1 if reply.location else 0)
-                    ids = [str(next(self._ids)) for _ in range(count)]
-                    if row.link_role is not None and row.appeal_id is not None:
-                        for message_id in ids:
-                            session.add(
-                                MessageLink(
-                                    platform=row.platform,
-                                    chat_id=row.chat_id,
-                                    message_id=message_id,
-                                    appeal_id=row.appeal_id,
-                                    role=row.link_role,
-                                )
-                            )
-                row.status = OutboxStatus.SENT.value
-                row.sent_at = self.ctx.clock.now()
-                row.message_ids = list(ids)
-                report = None
-                if row.report_platform and row.report_chat_id:
-                    report = (row.report_platform, row.report_chat_id, row.report_reply_to)
-                batch.append(
-                    Delivered(
-                        ChatRef(Platform(row.platform), row.chat_id),
-                        reply,
-                        ids,
-                        row.purpose,
-                        row.appeal_id,
-                        report,
-                    )
+        sender = OutboxSender(self.ctx.db, {Platform.TELEGRAM: self.transport}, self.ctx)
+        await sender.drain_once()
+        async with self.ctx.db.read() as session:
+            rows = list(
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.SENT.value, OutboxMessage.id > self._seen)
+                    .order_by(OutboxMessage.id)
                 )
+            )
+        batch: list[Delivered] = []
+        for row in rows:
+            self._seen = max(self._seen, row.id)
+            report = None
+            if row.report_platform and row.report_chat_id:
+                report = (row.report_platform, row.report_chat_id, row.report_reply_to)
+            batch.append(
+                Delivered(
+                    ChatRef(Platform(row.platform), row.chat_id),
+                    reply_from_json(row.payload),
+                    [str(i) for i in row.message_ids or []],
+                    row.purpose,
+                    row.appeal_id,
+                    report,
+                )
+            )
         self.log.extend(batch)
         return batch
 

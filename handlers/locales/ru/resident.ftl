@@ -184,3 +184,14 @@ resident-btn-forget-yes = Да, удалить
 resident-btn-forget-no = Нет, оставить
 resident-forget-done = Готово: ваши персональные данные удалены. Если захотите снова обратиться, отправьте /start.
 resident-forget-kept = Хорошо, ничего не удаляем.
+
+## The terminal console (bot/console.py)
+
+resident-console-hello = Консоль жителя. Введите текст, номер кнопки, /location ШИРОТА ДОЛГОТА, /photo ПУТЬ или /quit.
+resident-console-ask-location = Введите координаты через запятую, например: 52.72, 41.45
+resident-console-ask-phone = Введите номер телефона:
+resident-console-bad-location = Не удалось разобрать координаты. Пример: /location 52.72 41.45
+resident-console-no-file = Файл не найден: { $path }
+resident-console-photo = [фото: { $count }]
+resident-console-location = [геолокация: { $latitude }, { $longitude }]
+resident-console-bye = До свидания!

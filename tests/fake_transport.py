@@ -40,12 +40,12 @@ class ScriptedTransport:
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
         """Set when a delivery is in flight (waiting at a closed gate)."""
-        self._script: dict[str, list[DeliveryError]] = defaultdict(list)
+        self._script: dict[str, list[Exception]] = defaultdict(list)
         self._in_flight: set[str] = set()
         self._next_id: dict[str, int] = defaultdict(lambda: 100)
         self._changed = asyncio.Condition()
 
-    def fail_next(self, chat_id: str, *errors: DeliveryError) -> None:
+    def fail_next(self, chat_id: str, *errors: Exception) -> None:
         self._script[chat_id].extend(errors)
 
     def fail_always(self, chat_id: str, error: DeliveryError, times: int = 10_000) -> None:

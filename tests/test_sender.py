@@ -365,3 +365,24 @@ async def test_run_wakes_on_notify_and_delivers_in_order(ctx: Context) -> None:
         await asyncio.gather(task, return_exceptions=True)
     assert [t.split("\n")[1] for t in transport.texts(ROADS.chat_id)] == [f"Обращение {i}" for i in range(5)]
     assert transport.overlaps == []
+
+
+async def test_a_transport_bug_in_one_chat_is_retried_and_other_chats_go_on(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    transport = ScriptedTransport()
+    sender = make_sender(ctx, transport)
+    pothole, leak = await new_appeal(ctx), await new_appeal(ctx, agency_id="housing", text="Течёт крыша")
+    row_id = await queue_card(ctx, pothole)
+    await queue_card(ctx, leak, HOUSING)
+    transport.fail_next(ROADS.chat_id, RuntimeError("renderer crashed"))
+
+    assert await sender.drain_once() == 2
+
+    assert transport.texts(HOUSING.chat_id) == [f"<b>Обращение № {leak.number}</b>\nТечёт крыша"]
+    row = await outbox_row(ctx, row_id)
+    assert row.status == "pending"
+    assert row.last_error == "unexpected: RuntimeError: renderer crashed"
+    clock.set(row.next_attempt_at)
+    assert await sender.drain_once() == 1
+    assert len(transport.texts(ROADS.chat_id)) == 1

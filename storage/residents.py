@@ -1,7 +1,7 @@
 """Residents and their dialogue rows: who is writing, and where they are in the dialogue.
 
 :func:`load_for_update` is the first query of every resident event: one round trip that
-fetches the resident with its dialogue and, on PostgreSQL, locks the resident row so two
+fetches the resident with its dialogue and, on PostgreSQL, locks both rows so two
 worker processes handling the same person take turns (SQLite is serialised by
 :class:`storage.db.Database` already, and ignores ``FOR UPDATE``).
 """
@@ -18,21 +18,28 @@ from storage.models import Dialogue, Resident
 
 
 async def load_for_update(session: AsyncSession, person: PersonRef) -> tuple[Resident, Dialogue] | None:
-    """The resident and its dialogue, the resident row locked; None if never seen."""
-    query = (
-        select(Resident, Dialogue)
-        .outerjoin(Dialogue, Dialogue.resident_id == Resident.id)
-        .where(Resident.platform == person.platform.value, Resident.external_id == person.external_id)
-        .with_for_update(of=Resident)
-    )
-    row = (await session.execute(query)).first()
-    if row is None:
+    """The resident and its dialogue, both rows locked; None if never seen.
+
+    Both rows are locked in one statement on purpose: on PostgreSQL a transaction that
+    waited for the lock re-reads only the rows it locks, so a dialogue fetched beside a
+    locked resident could be the version from before the other worker's commit.
+    """
+    where = (Resident.platform == person.platform.value, Resident.external_id == person.external_id)
+    row = (
+        await session.execute(
+            select(Resident, Dialogue)
+            .join(Dialogue, Dialogue.resident_id == Resident.id)
+            .where(*where)
+            .with_for_update()
+        )
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    resident = await session.scalar(select(Resident).where(*where).with_for_update())
+    if resident is None:
         return None
-    resident: Resident = row[0]
-    dialogue: Dialogue | None = row[1]
-    if dialogue is None:
-        dialogue = Dialogue(resident_id=resident.id, state="idle", data={})
-        session.add(dialogue)
+    dialogue = Dialogue(resident_id=resident.id, state="idle", data={})
+    session.add(dialogue)
     return resident, dialogue
 
 

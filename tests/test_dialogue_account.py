@@ -296,3 +296,13 @@ async def test_a_blocked_resident_gets_one_polite_answer(alice: ResidentChat, db
         [dialogue] = (await session.scalars(select(Dialogue))).all()
     assert (dialogue.state, dialogue.data) == ("municipality", {"category": "roads"})
     assert await _appeals(db) == []
+
+
+async def test_forget_before_consent(core: Core, db: Database) -> None:
+    bob = ResidentChat(core, Platform.TELEGRAM, "2002", name="Борис")
+    await bob.send("/start")
+    await bob.send("/forget")
+    await bob.click("Да, удалить")
+    assert "персональные данные удалены" in bob.last_text
+    [resident] = await residents(db)
+    assert resident.external_id.startswith("forgotten:")

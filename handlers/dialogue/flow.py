@@ -167,7 +167,7 @@ class ResidentDialogue:
         if command is not None:
             await self._command(turn, command[0])
             return
-        if turn.resident.consent_at is None:
+        if turn.resident.consent_at is None and turn.state is not State.FORGET:
             await self._consent(turn, event.payload)
             return
         if event.sender_name and turn.resident.name != event.sender_name[:128]:

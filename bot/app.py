@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.logging import configure_logging
 from bot.media import MediaRegistry
-from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, RateLimiter
+from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, Limits, RateLimiter
 from bot.sender import OutboxSender
 from bot.telegram.polling import TelegramPolling
 from bot.telegram.transport import TelegramTransport, make_bot
@@ -100,6 +100,7 @@ async def open_app(
     setup_logging: bool = True,
     jobs: tuple[JobRegistration, ...] | None = DEFAULT_JOBS,
     run_sender: bool = True,
+    telegram_limits: Limits = TELEGRAM_LIMITS,
 ) -> AsyncIterator[App]:
     """Start everything ``settings`` configures; stop it all when the block ends.
 
@@ -118,7 +119,7 @@ async def open_app(
         http = aiohttp.ClientSession()
         stack.push_async_callback(http.close)
 
-        await _add_telegram(app, stack, http)
+        await _add_telegram(app, stack, http, telegram_limits)
         await _add_vk(app)
 
         if run_sender and app.transports:
@@ -146,7 +147,7 @@ async def open_app(
         log.info("app stopping")
 
 
-async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSession) -> None:
+async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSession, limits: Limits) -> None:
     settings = app.settings.telegram
     if settings.bot_token is None:
         return
@@ -154,7 +155,7 @@ async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSes
         raise ConfigurationError("TELEGRAM_MODE=webhook is not implemented yet: use polling")
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
     stack.push_async_callback(bot.session.close)
-    transport = TelegramTransport(bot, RateLimiter(TELEGRAM_LIMITS), http, media=app.media)
+    transport = TelegramTransport(bot, RateLimiter(limits), http, media=app.media)
     app.media.register(Platform.TELEGRAM, transport.fetch)
     app.transports[Platform.TELEGRAM] = transport
     app.telegram = TelegramPolling(
@@ -174,7 +175,14 @@ async def _add_vk(app: App) -> None:
         return
     from bot.vk.runner import VkRunner  # imported only when VK is configured
 
-    runner = VkRunner(app.settings, app.core, app.ctx.db, media=app.media, limiter=RateLimiter(VK_LIMITS))
+    runner = VkRunner(
+        app.settings,
+        app.core,
+        app.ctx.db,
+        media=app.media,
+        limiter=RateLimiter(VK_LIMITS),
+        on_handled=app.notify,
+    )
     app.transports[Platform.VK] = runner.transport
     app.channels.append(runner)
 

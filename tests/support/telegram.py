@@ -20,8 +20,9 @@ Fixtures (available to every test module through ``tests/conftest.py``):
   test's database (a fresh SQLite file, or ``TEST_DATABASE_URL``), with the conftest's
   ``FrozenClock`` (``telegram_bot.clock``). Every Telegram chat of the catalogue exists in
   ``tg`` (agency and admin chats as supergroups, digest channels as channels). Options via a
-  marker: ``@pytest.mark.telegram_bot(clock="system", jobs=True, catalogue=<Catalogue>)``
-  (``jobs`` runs the scheduler: digests, deadline checks; off by default).
+  marker: ``@pytest.mark.telegram_bot(clock="system", jobs=True, catalogue=<Catalogue>, real_limits=True)``
+  (``jobs`` runs the scheduler: digests, deadline checks; off by default. ``real_limits``
+  paces sends like Telegram wants; by default the limiter does not pace, for speed).
   ``await telegram_bot.restart()`` stops the app and starts it again on the same database;
   ``await telegram_bot.settled()`` waits until every update fed so far is handled.
 """
@@ -39,18 +40,21 @@ from pydantic import SecretStr
 
 from bot.app import DEFAULT_JOBS, App, open_app
 from bot.config import Settings, TelegramSettings
+from bot.ratelimit import TELEGRAM_LIMITS, Limits
 from handlers.catalogue import Catalogue
 from handlers.clock import Clock, FrozenClock, SystemClock
 from handlers.events import Platform
 from tests.fake_telegram import BOT_ID, FakeChat, FakeTelegram, FakeUser, find_inline_button, inline_labels
 
 DEFAULT_TIMEOUT = 5.0
+FAST_LIMITS = Limits(per_second=1000)
+"""Pacing off, so dialogue tests run fast; ``real_limits=True`` uses Telegram's."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "telegram_bot(clock='frozen'|'system', jobs=False, catalogue=None): telegram_bot fixture options",
+        "telegram_bot(clock, jobs, catalogue, real_limits): options of the telegram_bot fixture",
     )
 
 
@@ -442,6 +446,7 @@ class TelegramBot:
         *,
         jobs: bool = False,
         poll_timeout: int = 10,
+        real_limits: bool = False,
     ) -> None:
         self.tg = tg
         self.clock = clock
@@ -454,6 +459,7 @@ class TelegramBot:
             ),
         )
         self.jobs = jobs
+        self.limits = TELEGRAM_LIMITS if real_limits else FAST_LIMITS
         self.app: App | None = None
         self._stack: contextlib.AsyncExitStack | None = None
 
@@ -467,6 +473,7 @@ class TelegramBot:
             catalogue=self.catalogue,
             setup_logging=False,
             jobs=DEFAULT_JOBS if self.jobs else None,
+            telegram_limits=self.limits,
         )
         self.app = await stack.enter_async_context(opened)
         self._stack = stack
@@ -516,7 +523,14 @@ async def telegram_bot(
     chosen_catalogue: Catalogue = options.get("catalogue") or catalogue
     chosen_clock: Clock = SystemClock() if options.get("clock") == "system" else clock
     tg.add_catalogue_chats(chosen_catalogue)
-    harness = TelegramBot(tg, database_url, chosen_catalogue, chosen_clock, jobs=bool(options.get("jobs")))
+    harness = TelegramBot(
+        tg,
+        database_url,
+        chosen_catalogue,
+        chosen_clock,
+        jobs=bool(options.get("jobs")),
+        real_limits=bool(options.get("real_limits")),
+    )
     await harness.start()
     try:
         yield harness

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -52,6 +53,7 @@ class VkRunner:
         retry_base: float = 0.5,
         max_attempts: int = 3,
         rate_limit_retries: int = 100,
+        on_handled: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -76,6 +78,8 @@ class VkRunner:
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.rate_limit_retries = rate_limit_retries
+        self.on_handled = on_handled
+        """Called after each event is handled (the app wakes the outbox sender)."""
         self.stop_grace = 10.0
         self.group_id = settings.vk.group_id
         self.poller: LongPoller | None = None
@@ -156,6 +160,8 @@ class VkRunner:
             async with self.db.transaction() as session:
                 await inbox.mark(session, [inbox_id], status=status, now=self.core.ctx.clock.now())
             self.handled += 1
+            if self.on_handled is not None:
+                self.on_handled()
 
     async def _run(self, inbox_id: int, event: Event) -> None:
         if event.chat_kind is ChatKind.GROUP and event.sender is not None and event.sender_name is None:

@@ -15,7 +15,7 @@ from bot.ratelimit import VK_LIMITS, RateLimiter
 from bot.vk.api import VkApi
 from bot.vk.runner import VkRunner
 from bot.vk.transport import VkTransport
-from tests.fake_vk import GROUP_ID, TOKEN, FakeVk
+from tests.fake_vk import GROUP_ID, TOKEN, FakeVk, Message
 
 
 def vk_settings(vk: FakeVk, tmp_path: Any, database_url: str = "sqlite+aiosqlite://") -> Settings:
@@ -62,3 +62,50 @@ async def running_vk_bot(
     finally:
         await runner.stop()
         await transport.api.close()
+
+
+class VkChat:
+    """One VK chat as a person sees it: ``await chat.expect("текст")`` waits for the bot's
+    next message containing it; later calls look after it."""
+
+    def __init__(self, vk: FakeVk, peer_id: int, *, from_id: int | None = None) -> None:
+        self.vk = vk
+        self.peer_id = peer_id
+        self.from_id = from_id
+        self._seen = 0
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.vk.bot_messages(self.peer_id)
+
+    async def expect(self, contains: str, *, within: float = 5.0) -> Message:
+        found: list[Message] = []
+
+        def look() -> bool:
+            for index, message in enumerate(self.messages[self._seen :], start=self._seen):
+                if contains in message.text:
+                    found.append(message)
+                    self._seen = index + 1
+                    return True
+            return False
+
+        try:
+            await self.vk.wait_until(look, within=within)
+        except TimeoutError:
+            unread = [m.text[:120] for m in self.messages[self._seen :]]
+            raise AssertionError(
+                f"no message with {contains!r} in {self.peer_id}; unread: {unread}"
+            ) from None
+        return found[0]
+
+    async def expect_edit(self, message: Message, contains: str, *, within: float = 5.0) -> None:
+        try:
+            await self.vk.wait_until(lambda: contains in message.text, within=within)
+        except TimeoutError:
+            raise AssertionError(f"message never came to say {contains!r}: {message.text!r}") from None
+
+    async def write(self, text: str) -> Message:
+        return await self.vk.user_writes(self.peer_id, text, from_id=self.from_id)
+
+    async def press(self, label: str) -> None:
+        await self.vk.user_presses(self.peer_id, label, from_id=self.from_id)

@@ -125,7 +125,7 @@ async def open_app(
         if run_sender and app.transports:
             app.sender = OutboxSender(db, app.transports, ctx, concurrency=settings.outbox_concurrency)
             sender_task = asyncio.create_task(app.sender.run(), name="outbox-sender")
-            stack.push_async_callback(_cancel, sender_task)
+            stack.push_async_callback(_stop_sender, app.sender, sender_task)
 
         for channel in app.channels:
             await channel.start()
@@ -187,7 +187,13 @@ async def _add_vk(app: App) -> None:
     app.channels.append(runner)
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _stop_sender(sender: OutboxSender, task: asyncio.Task[None], grace: float = 10.0) -> None:
+    """Let deliveries in flight be recorded (nothing resent after a restart); cancel only
+    when they take longer than ``grace``."""
+    sender.stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -4,6 +4,7 @@ appeals run                      # the bots configured by the environment / .env
 appeals console                  # the resident dialogue in this terminal
 appeals db upgrade               # apply database migrations
 appeals check-catalogue PATH     # validate an operator's catalogue
+appeals backup PATH              # consistent copy of the live SQLite database
 appeals digest --week 2026-W47 [--out FILE] [--post]
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
+    backup = commands.add_parser("backup", help="copy the live SQLite database consistently")
+    backup.add_argument("path", type=Path, help="where to write the copy")
     check = commands.add_parser("check-catalogue", help="validate a catalogue file")
     check.add_argument("path", type=Path)
     digest = commands.add_parser("digest", help="build (and optionally post) one week's digest")
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(console(settings))
     if args.command == "digest":
         return asyncio.run(digest(settings, args.week, args.out, args.post))
+    if args.command == "backup":
+        return asyncio.run(backup(settings, args.path))
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others
 
 
@@ -104,17 +108,38 @@ async def run(settings: Settings) -> int:
 
 
 async def console(settings: Settings) -> int:
+    """The resident dialogue in this terminal, against the configured database."""
+    from bot.console import run_console
+    from handlers.context import Context
+    from handlers.core import Core
+    from storage.db import Database
+    from storage.migrate import upgrade
+
     try:
-        module = importlib.import_module("bot.console")
-    except ModuleNotFoundError:
-        print("the console demo is not available in this build", file=sys.stderr)
-        return EXIT_CONFIG
-    try:
-        result = await module.run_console(settings)
+        catalogue = load_catalogue(settings.catalogue_path)
     except CatalogueError as error:
         print(f"catalogue error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    return int(result or 0)
+    await upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        await run_console(Core(Context(db=db, catalogue=catalogue)))
+    finally:
+        await db.dispose()
+    return EXIT_OK
+
+
+async def backup(settings: Settings, path: Path) -> int:
+    from storage.backup import BackupError
+    from storage.backup import backup as backup_sqlite
+
+    try:
+        size = await backup_sqlite(settings.database_url, path)
+    except BackupError as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{path}: {size} bytes, consistent copy of {settings.database_url}")
+    return EXIT_OK
 
 
 async def digest(settings: Settings, week: str, out: Path | None, post: bool) -> int:

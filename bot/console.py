@@ -133,16 +133,19 @@ class _Console:
     async def press(self, button: Button) -> bool:
         """Press a shown button; False when input ended while asking for its data."""
         if button.request is ButtonRequest.LOCATION:
-            while True:
-                self.say(self.t("resident-console-ask-location"))
-                line = await self.read()
-                if line is None:
-                    return False
-                location = parse_location(line)
-                if location is not None:
-                    await self.send(location=location)
-                    return True
+            self.say(self.t("resident-console-ask-location"))
+            line = await self.read()
+            if line is None:
+                return False
+            location = parse_location(line)
+            if location is None:
+                # Back to the step's buttons: typing /quit or anything else works again.
                 self.say(self.t("resident-console-bad-location"))
+                for number, shown in enumerate(self.shown, start=1):
+                    self.say(f"[{number}] {plain(shown.text)}")
+                return True
+            await self.send(location=location)
+            return True
         if button.request is ButtonRequest.CONTACT:
             self.say(self.t("resident-console-ask-phone"))
             line = await self.read()

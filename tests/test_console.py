@@ -65,7 +65,8 @@ async def test_request_buttons_ask_for_their_data(ctx: Context, db: Database) ->
             "1",
             "Не горит фонарь у подъезда номер три",
             "1",  # [1] 📍 Отправить геолокацию
-            "где-то тут",
+            "где-то тут",  # not coordinates: back to the step's buttons
+            "1",
             "52.7, 41.4",
             "/photo /no/such/file.jpg",
             "1",  # [1] Пропустить

@@ -113,6 +113,7 @@ class FakeVk:
         self.photos: dict[str, Photo] = {}
         self.uploads: dict[str, tuple[int, bytes]] = {}
         self.event_answers: list[dict[str, Any]] = []
+        self.forbidden: set[int] = set()
         self.pending_events: dict[str, tuple[int, int]] = {}
         self._faults: dict[str, deque[Fault]] = {}
         self._events: list[dict[str, Any]] = []
@@ -211,6 +212,13 @@ class FakeVk:
             self._faults.setdefault(method, deque()).append(
                 Fault(error_code=error_code, http_status=http_status, drop=drop, after=after)
             )
+
+    def forbid_messages(self, user_id: int, forbidden: bool = True) -> None:
+        """The person no longer allows the community to message them: sends get 901."""
+        if forbidden:
+            self.forbidden.add(user_id)
+        else:
+            self.forbidden.discard(user_id)
 
     def fail_poll(self, failed: int) -> None:
         """The next long-poll request answers ``{"failed": N}`` (1, 2 or 3)."""
@@ -552,6 +560,11 @@ class FakeVk:
                 reply_to = int(forward["conversation_message_ids"][0])
         results = []
         for peer in peers:
+            if peer in self.forbidden:
+                if not many:
+                    raise VkError(901)
+                results.append({"peer_id": peer, "error": {"code": 901, "description": ERRORS[901]}})
+                continue
             if random_id and (peer, random_id) in self._random_ids:
                 results.append(self._random_ids[(peer, random_id)])
                 continue

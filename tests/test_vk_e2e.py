@@ -106,6 +106,7 @@ async def test_a_vk_resident_files_an_appeal_through_the_whole_dialogue(
     database_url: str, catalogue: Catalogue, clock: FrozenClock, db: Database
 ) -> None:
     async with FakeVk() as vk, running_app(database_url, catalogue, clock, vk):
+        vk.add_user(PETR, "Пётр", "Иванов")
         petr = VkChat(vk, PETR)
         await file_roads_appeal(petr, vk)
 
@@ -119,6 +120,9 @@ async def test_a_vk_resident_files_an_appeal_through_the_whole_dialogue(
         assert f"№ {appeal.number}" in vk.bot_messages(PETR)[-1].text
         assert all(answer["peer_id"] == PETR for answer in vk.event_answers)
         assert not vk.pending_events, "every button press was answered"
+        async with db.read() as session:
+            resident = (await session.scalars(select(Resident))).one()
+        assert (resident.platform, resident.external_id, resident.name) == ("vk", "501", "Пётр Иванов")
 
 
 async def test_a_vk_resident_is_answered_from_a_telegram_agency_group(
@@ -210,6 +214,7 @@ async def test_a_telegram_resident_is_answered_from_a_vk_conversation(
 
         await agency.press("Взять в работу")
         await agency.expect_edit(card, "в работе")
+        assert not vk.pending_events, "the button press was answered"
         await anna.expect_message("взято в работу")
 
         await vk.staff_replies(AGENCY_CONVERSATION, OFFICER, card, "Бригада выедет в четверг")

@@ -13,7 +13,7 @@ from bot.vk.polling import ts_key
 from handlers.catalogue import Catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
-from handlers.events import Button, Event, Reply, Response
+from handlers.events import Button, ChatKind, Event, Reply, Response
 from handlers.texts import Texts
 from storage import kv
 from storage.db import Database
@@ -44,7 +44,7 @@ class EchoCore:
             return Response(
                 replies=[Reply(text="Что дальше?", buttons=((Button("Дороги", payload="cat:roads"),),))]
             )
-        author = f"{event.sender_name}: " if event.sender_name else ""
+        author = f"{event.sender_name}: " if event.chat_kind is ChatKind.GROUP else ""
         return Response(replies=[Reply(text=f"{author}Вы написали: {event.text}")])
 
     def texts_from(self, user: int) -> list[str | None]:
@@ -197,7 +197,7 @@ async def test_flood_control_and_a_blocked_resident(
         vk.fail_next("messages.send", error_code=9, times=2)
         await vk.user_writes(ANNA, "первое")
         await bot.settle()
-        vk.fail_next("messages.send", error_code=901)
+        vk.forbid_messages(BORIS)
         await vk.user_writes(BORIS, "я запретил сообщения")
         await vk.user_writes(ANNA, "второе")
         await bot.settle()
@@ -208,12 +208,13 @@ async def test_flood_control_and_a_blocked_resident(
             assert set(await inbox_statuses(session)) == {"handled"}
 
 
-async def test_button_presses_are_answered_and_staff_names_looked_up_once(
+async def test_button_presses_are_answered_and_names_looked_up_once(
     db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
 ) -> None:
     core = echo_core(db, catalogue, texts, clock)
     async with FakeVk() as vk, running_vk_bot(vk, core, db, tmp_path) as bot:
         vk.add_user(42, "Анна", "Петрова")
+        vk.add_user(ANNA, "Анна", "Кузнецова")
         await vk.user_writes(ANNA, "меню")
         await bot.settle()
         await vk.user_presses(ANNA, "Дороги")
@@ -232,5 +233,7 @@ async def test_button_presses_are_answered_and_staff_names_looked_up_once(
             "Анна Петрова: Вы написали: беру",
             "Анна Петрова: Вы написали: сделано",
         ]
-        assert len(vk.method_calls("users.get")) == 1
-        assert all(e.sender_name is None for e in core.seen if e.chat.chat_id == str(ANNA))
+        assert sorted(c["user_ids"] for c in vk.method_calls("users.get")) == ["42", str(ANNA)], (
+            "one look-up each"
+        )
+        assert {e.sender_name for e in core.seen if e.chat.chat_id == str(ANNA)} == {"Анна Кузнецова"}

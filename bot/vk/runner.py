@@ -24,7 +24,7 @@ from bot.vk.api import VkApi, VkApiError, VkNetworkError
 from bot.vk.events import translate
 from bot.vk.polling import PLATFORM, LongPoller
 from bot.vk.transport import VkTransport, vk_media_fetcher
-from handlers.events import ChatKind, Event, Platform, Reply, Response
+from handlers.events import Event, Platform, Reply, Response
 from handlers.ordering import KeyedLock
 from storage import inbox
 from storage.db import Database
@@ -164,7 +164,7 @@ class VkRunner:
                 self.on_handled()
 
     async def _run(self, inbox_id: int, event: Event) -> None:
-        if event.chat_kind is ChatKind.GROUP and event.sender is not None and event.sender_name is None:
+        if event.sender is not None and event.sender_name is None:
             event = dataclasses.replace(event, sender_name=await self._name(int(event.sender.external_id)))
         response = await self.core.handle(event)
         if event.callback_id is not None:

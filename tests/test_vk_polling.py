@@ -38,6 +38,8 @@ class EchoCore:
         if self.gate is not None:
             await self.gate.wait()
         self.seen.append(event)
+        if event.text == "сломай":
+            raise RuntimeError("a bug in the core")
         if event.payload is not None:
             return Response(toast=f"Выбрано: {event.payload}")
         if event.text == "меню":
@@ -163,14 +165,18 @@ async def test_error_6_under_load_loses_and_repeats_nothing(
     core = echo_core(db, catalogue, texts, clock)
     residents = list(range(600, 640))
     async with FakeVk(enforce_rate=True) as vk:
-        # A limiter set too generously, so VK itself has to say "too many requests".
+        # A limiter set too generously, so VK itself has to say "too many requests"; on top
+        # of that flood control, and answers lost after VK had already sent the message.
         transport = vk_transport(vk, limiter=RateLimiter(Limits(per_second=200)))
+        vk.fail_next("messages.send", error_code=9, times=3)
+        vk.fail_next("messages.send", drop=True, after=True, times=3)
         async with running_vk_bot(vk, core, db, tmp_path, transport=transport) as bot:
             for user in residents:
                 await vk.user_writes(user, f"обращение от {user}")
             await bot.settle()
 
         assert vk.rate_limited > 0
+        assert len(vk.method_calls("messages.send")) > len(residents) + 6
         for user in residents:
             assert shown(vk, user) == [f"Вы написали: обращение от {user}"]
 
@@ -237,3 +243,33 @@ async def test_button_presses_are_answered_and_names_looked_up_once(
             "one look-up each"
         )
         assert {e.sender_name for e in core.seen if e.chat.chat_id == str(ANNA)} == {"Анна Кузнецова"}
+
+
+async def test_an_event_the_core_cannot_handle_is_marked_failed_and_the_rest_go_on(
+    db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
+) -> None:
+    core = echo_core(db, catalogue, texts, clock)
+    async with FakeVk() as vk, running_vk_bot(vk, core, db, tmp_path) as bot:
+        await vk.user_writes(ANNA, "сломай")
+        await vk.user_writes(ANNA, "а это?")
+        await bot.settle()
+
+        assert shown(vk, ANNA) == ["Вы написали: а это?"]
+        async with db.read() as session:
+            assert await inbox_statuses(session) == ["failed", "handled"]
+
+
+async def test_the_bot_finds_its_group_and_rides_out_an_unavailable_api(
+    db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
+) -> None:
+    core = echo_core(db, catalogue, texts, clock)
+    async with FakeVk() as vk:
+        vk.fail_next("groups.getLongPollServer", error_code=10)
+        vk.fail_next("groups.getLongPollServer", http_status=503)
+        async with running_vk_bot(vk, core, db, tmp_path, group_id=None) as bot:
+            await vk.user_writes(ANNA, "есть кто?")
+            await bot.settle()
+
+        assert shown(vk, ANNA) == ["Вы написали: есть кто?"]
+        assert len(vk.method_calls("groups.getById")) == 1
+        assert [c["group_id"] for c in vk.method_calls("groups.getLongPollServer")] == [str(GROUP_ID)] * 3

@@ -18,11 +18,13 @@ from bot.vk.transport import VkTransport
 from tests.fake_vk import GROUP_ID, TOKEN, FakeVk, Message
 
 
-def vk_settings(vk: FakeVk, tmp_path: Any, database_url: str = "sqlite+aiosqlite://") -> Settings:
+def vk_settings(
+    vk: FakeVk, tmp_path: Any, database_url: str = "sqlite+aiosqlite://", *, group_id: int | None = GROUP_ID
+) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
-        vk=VkSettings(group_token=SecretStr(TOKEN), group_id=GROUP_ID, api_base=vk.base, poll_wait=1),
+        vk=VkSettings(group_token=SecretStr(TOKEN), group_id=group_id, api_base=vk.base, poll_wait=1),
     )
 
 
@@ -51,10 +53,18 @@ class VkBot:
 
 @asynccontextmanager
 async def running_vk_bot(
-    vk: FakeVk, core: Any, db: Any, tmp_path: Any, *, transport: VkTransport | None = None, **kwargs: Any
+    vk: FakeVk,
+    core: Any,
+    db: Any,
+    tmp_path: Any,
+    *,
+    transport: VkTransport | None = None,
+    group_id: int | None = GROUP_ID,
+    **kwargs: Any,
 ) -> AsyncIterator[VkBot]:
     transport = transport or vk_transport(vk)
-    runner = VkRunner(vk_settings(vk, tmp_path, db.url), core, db, transport, retry_base=0.02, **kwargs)
+    settings = vk_settings(vk, tmp_path, db.url, group_id=group_id)
+    runner = VkRunner(settings, core, db, transport, retry_base=0.02, **kwargs)
     await runner.start()
     try:
         await vk.wait_until(vk.polling)

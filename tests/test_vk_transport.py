@@ -6,11 +6,13 @@ import base64
 
 import pytest
 
-from bot.media import MediaRegistry
+from bot.media import MediaRegistry, MediaUnavailable
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
+from bot.vk.events import translate
+from bot.vk.transport import vk_media_fetcher
 from handlers.events import Button, ButtonRequest, Location, Media, MediaKind, Platform, Reply
 from tests.fake_vk import FakeVk
-from tests.support.vk import vk_transport
+from tests.support.vk import vk_api, vk_transport
 
 RESIDENT = 501
 AGENCY_CHAT = 2_000_000_001
@@ -262,3 +264,34 @@ async def test_edits_replies_in_conversations_pins_and_toasts() -> None:
             "event_data": {"type": "show_snackbar", "text": "Принято: Дороги"},
         }
     ]
+
+
+async def test_taking_the_keyboard_away_under_a_message_with_buttons() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        await transport.deliver(
+            str(RESIDENT),
+            Reply(
+                text="Адрес записан. Что дальше?",
+                buttons=((Button("Готово", payload="done"),),),
+                remove_keyboard=True,
+            ),
+        )
+        await transport.api.close()
+
+    closed, question = vk.bot_messages(RESIDENT)
+    assert (closed.text, closed.keyboard) == ("Клавиатура скрыта.", {"one_time": True, "buttons": []})
+    assert question.labels() == ["Готово"]
+
+
+async def test_vk_photos_are_fetched_for_other_platforms_and_gone_ones_say_so() -> None:
+    async with FakeVk() as vk:
+        await vk.user_sends_photo(RESIDENT, b"resident photo")
+        api = vk_api(vk)
+        fetch = vk_media_fetcher(api)
+        [media] = [m for u in vk.updates if (e := translate(u)) is not None for m in e.media]
+        data = await fetch(media)
+        with pytest.raises(MediaUnavailable):
+            await fetch(Media(MediaKind.PHOTO, Platform.VK, "photo1_2_3", url=f"{vk.base}/photos/1_2.jpg"))
+        await api.close()
+    assert data == b"resident photo"

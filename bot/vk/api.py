@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.media import MediaUnavailable
 from bot.ratelimit import RateLimiter
 
 
@@ -96,16 +97,23 @@ class VkApi:
         return await self._post_json(url, data=form, limit_s=self._timeout)
 
     async def download(self, url: str, *, limit: int = 50 * 1024 * 1024) -> bytes:
+        """The bytes at ``url`` (a photo VK gave us); gone → MediaUnavailable."""
+        chunks: list[bytes] = []
+        size = 0
         try:
             async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=self._timeout)) as resp:
+                if resp.status in (403, 404, 410):
+                    raise MediaUnavailable(f"GET {url.split('?')[0]}: HTTP {resp.status}")
                 if resp.status != 200:
-                    raise VkNetworkError(f"GET {url}: HTTP {resp.status}")
-                data = await resp.content.read(limit + 1)
+                    raise VkNetworkError(f"GET {url.split('?')[0]}: HTTP {resp.status}")
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise MediaUnavailable(f"GET {url.split('?')[0]}: larger than {limit} bytes")
+                    chunks.append(chunk)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise VkNetworkError(f"GET {url}: {exc!r}") from exc
-        if len(data) > limit:
-            raise VkNetworkError(f"GET {url}: larger than {limit} bytes")
-        return data
+            raise VkNetworkError(f"GET {url.split('?')[0]}: {exc!r}") from exc
+        return b"".join(chunks)
 
     async def _post_json(self, url: str, *, data: Any, limit_s: float) -> dict[str, Any]:
         try:

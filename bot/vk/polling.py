@@ -66,11 +66,15 @@ class LongPoller:
                 await self.poll_once()
             except (VkApiError, VkNetworkError) as exc:
                 log.warning("vk long poll failed, retrying in %.1fs: %s", backoff, exc)
-                self._server = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+            except Exception:
+                # The database, say: nothing was acknowledged, the same ts is asked again.
+                log.exception("vk long poll batch failed, retrying in %.1fs", backoff)
+            else:
+                backoff = 0.5
                 continue
-            backoff = 0.5
+            self._server = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
 
     async def poll_once(self) -> list[InboxUpdate]:
         """One long-poll request; returns the newly stored events (already handed on)."""

@@ -81,8 +81,15 @@ class VkTransport:
                 messages[-1]["keyboard"] = first.to_json()
             more = self.texts("vk-more-options")
             messages.extend({"message": more, "keyboard": page.to_json()} for page in rest)
-        elif reply.remove_keyboard and "keyboard" not in messages[-1]:
-            messages[-1]["keyboard"] = empty_keyboard()
+        elif reply.remove_keyboard:
+            # One keyboard per message: the empty one goes on the first part without one.
+            bare = next((m for m in messages if "keyboard" not in m and "message" in m), None)
+            if bare is not None:
+                bare["keyboard"] = empty_keyboard()
+            else:
+                messages.insert(
+                    0, {"message": self.texts("vk-keyboard-closed"), "keyboard": empty_keyboard()}
+                )
         if reply.location is not None:
             lat, long = reply.location.latitude, reply.location.longitude
             if messages == [{}]:
@@ -214,6 +221,9 @@ def vk_media_fetcher(api: VkApi) -> MediaFetcher:
     async def fetch(media: Media) -> bytes:
         if not media.url:
             raise MediaUnavailable(f"VK media {media.ref} has no url")
-        return await api.download(media.url)
+        try:
+            return await api.download(media.url)
+        except VkNetworkError as exc:
+            raise TransientFailure(f"downloading VK media failed: {exc}") from exc
 
     return fetch

@@ -2,3 +2,4 @@
 
 vk-more-options = Ещё варианты:
 vk-keyboard-hint = Можно выбрать на клавиатуре внизу.
+vk-keyboard-closed = Клавиатура скрыта.

@@ -289,6 +289,10 @@ class FakeVk:
         await self._push("message_new", {"message": obj, "client_info": client_info})
         return message
 
+    def bot_said(self, peer_id: int, text: str, *, keyboard: dict[str, Any] | None = None) -> Message:
+        """A message the bot sent earlier (set the scene without running the bot)."""
+        return self._store(peer_id, -GROUP_ID, text, keyboard=keyboard)
+
     async def staff_replies(self, peer_id: int, from_id: int, to: Message, text: str) -> Message:
         return await self.user_writes(peer_id, text, from_id=from_id, reply_to=to)
 

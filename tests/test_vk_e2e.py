@@ -56,7 +56,7 @@ async def running_app(
         yield app
 
 
-async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> Appeal | None:
+async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> None:
     """Petr goes through the whole dialogue on VK: start, consent, topic, place, photo,
     typed phone, review, send."""
     await vk.user_writes(PETR, "Начать", payload='{"command":"start"}')
@@ -92,7 +92,6 @@ async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> Appeal | None:
     await petr.press("Отправить")
     accepted = await petr.expect("принято")
     assert "Ведомство ответит в течение 48 часов" in accepted.text
-    return None
 
 
 async def only_appeal(db: Database) -> tuple[Appeal, list[Attachment]]:
@@ -146,7 +145,11 @@ async def test_a_vk_resident_is_answered_from_a_telegram_agency_group(
         assert "Яму заделаем до пятницы" in answer.text
         assert "<b>" not in answer.text
         feedback = await petr.expect("решена?")
-        assert feedback.labels()[:2] != [], "the resident can say whether it is solved"
+        assert feedback.labels() == ["Да", "Нет", "1", "2", "3", "4", "5"]
+        await petr.press("5")
+        await petr.expect("Спасибо за оценку 5")
+        rated, _ = await only_appeal(db)
+        assert rated.rating == 5
 
         # The same number on Telegram is another person: Telegram user 501 starts afresh.
         namesake = tg.user(PETR, "Тёзка")

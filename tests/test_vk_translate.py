@@ -47,10 +47,8 @@ async def test_a_text_button_with_our_payload() -> None:
 
 async def test_a_callback_button_press_carries_what_is_needed_to_answer_it() -> None:
     async with FakeVk() as vk:
-        vk.history[RESIDENT] = []
-        vk._store(
+        vk.bot_said(
             RESIDENT,
-            -123456,
             "Выберите категорию",
             keyboard={
                 "inline": True,
@@ -100,7 +98,7 @@ async def test_location_and_other_attachments() -> None:
 
 async def test_staff_reply_in_a_conversation_refers_to_the_conversation_message_id() -> None:
     async with FakeVk() as vk:
-        card = vk._store(AGENCY_CHAT, -123456, "Обращение № 2026-000001")
+        card = vk.bot_said(AGENCY_CHAT, "Обращение № 2026-000001")
         await vk.user_writes(AGENCY_CHAT, "коллеги, беру", from_id=42)
         await vk.staff_replies(AGENCY_CHAT, 42, card, "Яму засыплем до пятницы")
         chatter, answer = (translate(u) for u in vk.updates)

@@ -243,10 +243,18 @@ async def test_edits_replies_in_conversations_pins_and_toasts() -> None:
         edited = await transport.deliver(
             str(AGENCY_CHAT), Reply(text="Обращение № 2026-000001 — в работе", edit_message_id=card_id)
         )
-        await transport.deliver(str(RESIDENT), Reply(text="Место на карте", location=Location(52.7, 41.4)))
-        await vk.user_writes(RESIDENT, "")
-        vk.pending_events["ev1"] = (RESIDENT, RESIDENT)
-        await transport.answer_callback(f"ev1:{RESIDENT}:{RESIDENT}", "Принято: <b>Дороги</b>")
+        await transport.deliver(
+            str(RESIDENT),
+            Reply(
+                text="Место на карте",
+                location=Location(52.7, 41.4),
+                buttons=((Button("Верно", payload="ok"),),),
+            ),
+        )
+        await vk.user_presses(RESIDENT, "Верно")
+        press = translate(vk.updates[-1])
+        assert press is not None and press.callback_id is not None
+        await transport.answer_callback(press.callback_id, "Принято: <b>Дороги</b>")
         await transport.api.close()
 
     card, answer = vk.bot_messages(AGENCY_CHAT)

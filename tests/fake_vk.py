@@ -300,7 +300,12 @@ class FakeVk:
         """Press a button by its label on the latest bot message that has it (inline
         keyboards) or on the current keyboard. Callback buttons send a message_event."""
         from_id = from_id if from_id is not None else peer_id
+        current_keyboard_seen = False
         for message in reversed(self.bot_messages(peer_id)):
+            if message.keyboard is not None and not message.keyboard.get("inline"):
+                if current_keyboard_seen:
+                    continue  # replaced by a later keyboard (or taken away): not on screen
+                current_keyboard_seen = True
             for button in message.buttons():
                 action = button["action"]
                 if action.get("label") != label and not (
@@ -329,7 +334,12 @@ class FakeVk:
         raise AssertionError(f"no button {label!r} for {peer_id}; the bot showed {self._all_labels(peer_id)}")
 
     def _all_labels(self, peer_id: int) -> list[str]:
-        return [label for m in self.bot_messages(peer_id) for label in m.labels()]
+        return [
+            label
+            for m in self.bot_messages(peer_id)
+            if m.keyboard and m.keyboard.get("inline")
+            for label in m.labels()
+        ]
 
     async def user_sends_geo(self, peer_id: int, latitude: float, longitude: float) -> Message:
         return await self.user_writes(peer_id, "", geo=(latitude, longitude))

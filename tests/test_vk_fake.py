@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.fake_vk import GROUP_ID, TOKEN, FakeVk
 
@@ -158,3 +159,12 @@ async def test_long_poll_delivers_events_and_simulates_failures() -> None:
 
         vk.forget_history()
         assert await poll(fresh["key"], first["ts"]) == {"failed": 1, "ts": second["ts"]}
+
+
+async def test_only_buttons_on_screen_can_be_pressed() -> None:
+    async with FakeVk() as vk:
+        normal = {"one_time": False, "buttons": [[{"action": {"type": "text", "label": "Пропустить"}}]]}
+        vk.bot_said(501, "Где это?", keyboard=normal)
+        vk.bot_said(501, "Место записано", keyboard={"one_time": True, "buttons": []})
+        with pytest.raises(AssertionError, match="no button 'Пропустить'"):
+            await vk.user_presses(501, "Пропустить")

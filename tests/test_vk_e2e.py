@@ -19,7 +19,7 @@ from handlers.clock import FrozenClock
 from storage.db import Database
 from storage.models import Appeal, Attachment, Resident
 from tests.fake_vk import GROUP_ID, TOKEN, FakeVk
-from tests.support.telegram import Telegram
+from tests.support.telegram import FAST_LIMITS, Telegram
 from tests.support.vk import VkChat
 
 PETR = 501
@@ -50,7 +50,14 @@ async def running_app(
         tg.add_catalogue_chats(catalogue)
     async with AsyncExitStack() as stack:
         app = await stack.enter_async_context(
-            open_app(settings, clock=clock, catalogue=catalogue, setup_logging=False, jobs=None)
+            open_app(
+                settings,
+                clock=clock,
+                catalogue=catalogue,
+                setup_logging=False,
+                jobs=None,
+                telegram_limits=FAST_LIMITS,  # Telegram's pacing is not what these tests are about
+            )
         )
         await vk.wait_until(vk.polling)
         yield app

@@ -251,20 +251,21 @@ async def test_edits_replies_in_conversations_pins_and_toasts() -> None:
                 buttons=((Button("Верно", payload="ok"),),),
             ),
         )
+        await transport.deliver(str(AGENCY_CHAT), Reply(location=Location(52.72, 41.45)))
         await vk.user_presses(RESIDENT, "Верно")
         press = translate(vk.updates[-1])
         assert press is not None and press.callback_id is not None
         await transport.answer_callback(press.callback_id, "Принято: <b>Дороги</b>")
         await transport.api.close()
 
-    card, answer = vk.bot_messages(AGENCY_CHAT)
+    card, answer, bare_pin = vk.bot_messages(AGENCY_CHAT)
+    assert (bare_pin.text, bare_pin.geo) == ("", (52.72, 41.45))
     assert card_id == str(card.conversation_message_id)
     assert edited == [card_id]
     assert (card.text, card.edited, card.buttons()) == ("Обращение № 2026-000001 — в работе", True, [])
     assert answer.reply_to == staff.conversation_message_id
-    pin_text, pin = vk.bot_messages(RESIDENT)
-    assert pin_text.text == "Место на карте"
-    assert pin.geo == (52.7, 41.4)
+    [pin] = vk.bot_messages(RESIDENT)
+    assert (pin.text, pin.geo) == ("Место на карте", (52.7, 41.4))
     assert vk.event_answers == [
         {
             "user_id": RESIDENT,

@@ -91,11 +91,8 @@ class VkTransport:
                     0, {"message": self.texts("vk-keyboard-closed"), "keyboard": empty_keyboard()}
                 )
         if reply.location is not None:
-            lat, long = reply.location.latitude, reply.location.longitude
-            if messages == [{}]:
-                messages = [{"lat": lat, "long": long}]
-            else:
-                messages.append({"lat": lat, "long": long})
+            # VK shows a map under a message: the pin goes with the text it follows.
+            messages[-1].update(lat=reply.location.latitude, long=reply.location.longitude)
         if messages == [{}]:
             return []
         ids: list[str] = []

@@ -15,11 +15,15 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bot.config import Settings, load_settings
 from handlers.catalogue import CatalogueError, load_catalogue
+from handlers.context import Context
+from handlers.core import Core
+from storage.db import Database
+from storage.migrate import upgrade
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -77,8 +81,6 @@ def check_catalogue(path: Path) -> int:
 
 
 async def db_upgrade(settings: Settings) -> int:
-    from storage.migrate import upgrade
-
     await upgrade(settings.database_url)
     print("database is up to date")
     return EXIT_OK
@@ -107,25 +109,35 @@ async def run(settings: Settings) -> int:
     return EXIT_OK
 
 
-async def console(settings: Settings) -> int:
-    """The resident dialogue in this terminal, against the configured database."""
-    from bot.console import run_console
-    from handlers.context import Context
-    from handlers.core import Core
-    from storage.db import Database
-    from storage.migrate import upgrade
+class _StartError(Exception):
+    """The catalogue cannot be used; the message says why."""
 
+
+@contextlib.asynccontextmanager
+async def _offline_context(settings: Settings) -> AsyncIterator[Context]:
+    """The context a one-off command needs: catalogue, migrated database, nothing else."""
     try:
         catalogue = load_catalogue(settings.catalogue_path)
     except CatalogueError as error:
-        print(f"catalogue error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        raise _StartError(f"catalogue error: {error}") from None
     await upgrade(settings.database_url)
     db = Database(settings.database_url)
     try:
-        await run_console(Core(Context(db=db, catalogue=catalogue)))
+        yield Context(db=db, catalogue=catalogue)
     finally:
         await db.dispose()
+
+
+async def console(settings: Settings) -> int:
+    """The resident dialogue in this terminal, against the configured database."""
+    from bot.console import run_console
+
+    try:
+        async with _offline_context(settings) as ctx:
+            await run_console(Core(ctx))
+    except _StartError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
     return EXIT_OK
 
 
@@ -144,21 +156,13 @@ async def backup(settings: Settings, path: Path) -> int:
 
 async def digest(settings: Settings, week: str, out: Path | None, post: bool) -> int:
     from digests.cli import digest_cli
-    from handlers.context import Context
-    from storage.db import Database
-    from storage.migrate import upgrade
 
     try:
-        catalogue = load_catalogue(settings.catalogue_path)
-    except CatalogueError as error:
-        print(f"catalogue error: {error}", file=sys.stderr)
+        async with _offline_context(settings) as ctx:
+            return await digest_cli(ctx, week, out, post, sys.stdout)
+    except _StartError as error:
+        print(error, file=sys.stderr)
         return EXIT_CONFIG
-    await upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    try:
-        return await digest_cli(Context(db=db, catalogue=catalogue), week, out, post, sys.stdout)
-    finally:
-        await db.dispose()
 
 
 if __name__ == "__main__":

@@ -60,8 +60,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiogram.event", "aiohttp.access", "apscheduler.executors.default"):
+    for noisy in ("aiogram.event", "aiohttp.access", "apscheduler.executors.default", "vkbottle"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # vkbottle attaches its own colour handler at import and logs request data at DEBUG:
+    # its records go through ours, at WARNING, so no message text reaches the logs.
+    logging.getLogger("vkbottle").handlers.clear()
 
 
 def _identity(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -1,13 +1,17 @@
-"""A small VK API client on our own aiohttp session.
+"""The VK API client: vkbottle's ``API`` for method calls, with our limits and errors.
 
-Why not vkbottle's ``API``: we need four things it does not give us together. Every call
-must first wait on the shared :class:`~bot.ratelimit.RateLimiter`; errors must keep VK's
-code (``VKAPIError[code]`` classes are generated per code and parse answers into models we
-would convert back); the long poll must be ours (vkbottle's polling starts one task per
-event with no per-person order, skips events queued before start and writes a state file
-into the working directory); and uploads and media downloads must go through the same
-configured base and session. The client is a thin layer: ``call(method, **params)`` POSTs
-form data to ``{api_base}/method/{method}`` and returns ``response`` or raises.
+Method calls go through vkbottle's :class:`vkbottle.API` (its ``API_URL`` set per instance
+to the configured base, PLATFORM_NOTES) over our own aiohttp session. Around it we add
+what vkbottle leaves to us: every call first waits on the shared
+:class:`~bot.ratelimit.RateLimiter`; VK's errors surface as :class:`VkApiError` with their
+code (the transport maps 6 and 9 to "retry later", 901 to "blocked"); a non-JSON answer
+(an nginx 502 page) is a :class:`VkNetworkError` at once — vkbottle's default JSON
+validator would instead reschedule the request in a blocking sleep loop, holding a sender
+worker, so that validator is replaced. The Bots Long Poll loop is ours, not vkbottle's:
+its polling starts one task per event with no per-person order, skips events queued
+before start and writes a state file into the working directory, while ours stores each
+batch in the inbox before moving ``ts`` (bot/vk/polling.py). Long-poll requests, uploads
+and media downloads use the same session directly.
 """
 
 from __future__ import annotations
@@ -17,9 +21,27 @@ import json
 from typing import Any
 
 import aiohttp
+from vkbottle import API, AiohttpClient, VKAPIError
+from vkbottle.api import ABCAPI
+from vkbottle.api.response_validator import ABCResponseValidator, VKAPIErrorResponseValidator
 
 from bot.media import MediaUnavailable
 from bot.ratelimit import RateLimiter
+
+
+class _StrictJson(ABCResponseValidator):
+    """Parse the answer or fail: no hidden, blocking re-requests."""
+
+    async def validate(self, method: str, data: dict[str, Any], response: Any, ctx_api: ABCAPI) -> Any:
+        if isinstance(response, dict):
+            return response
+        try:
+            parsed = json.loads(response) if isinstance(response, str | bytes) else None
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise VkNetworkError(f"{method}: the answer is not a JSON object")
+        return parsed
 
 
 class VkApiError(Exception):
@@ -51,6 +73,8 @@ class VkApi:
         self.limiter = limiter
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
+        self._api: API | None = None
+        self._api_session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -62,27 +86,30 @@ class VkApi:
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
+    @property
+    def api(self) -> API:
+        """vkbottle's API over our session, pointed at the configured base."""
+        if self._api is None or self._api_session is not self.session:
+            api = API(self._token, http_client=AiohttpClient(session=self.session))
+            api.API_URL = self.api_url
+            api.API_VERSION = self.version
+            api.response_validators = [_StrictJson(), VKAPIErrorResponseValidator()]
+            self._api, self._api_session = api, self.session
+        return self._api
+
     async def call(self, method: str, *, chat_key: str | None = None, **params: Any) -> Any:
-        """Call ``method``; None values are dropped, lists joined with commas, dicts sent as JSON."""
+        """Call ``method``; None values are dropped, lists joined with commas, dicts sent as
+        JSON (vkbottle's request validators do this)."""
         if self.limiter is not None:
             await self.limiter.wait(chat_key)
-        form: dict[str, str] = {"access_token": self._token, "v": self.version}
-        for name, value in params.items():
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                form[name] = "1" if value else "0"
-            elif isinstance(value, list | tuple):
-                form[name] = ",".join(str(v) for v in value)
-            elif isinstance(value, dict):
-                form[name] = json.dumps(value, ensure_ascii=False)
-            else:
-                form[name] = str(value)
-        body = await self._post_json(self.api_url + method, data=form, limit_s=self._timeout)
-        if "error" in body:
-            error = body["error"] or {}
-            raise VkApiError(int(error.get("error_code", 0)), str(error.get("error_msg", "")), method)
-        if "response" not in body:
+        try:
+            async with asyncio.timeout(self._timeout):
+                body = await self.api.request(method, dict(params))
+        except VKAPIError as error:
+            raise VkApiError(int(error.code), error.error_msg, method) from error
+        except (aiohttp.ClientError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            raise VkNetworkError(f"{method}: {exc!r}") from exc
+        if not isinstance(body, dict) or "response" not in body:
             raise VkNetworkError(f"{method}: no response in the answer")
         return body["response"]
 

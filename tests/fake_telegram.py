@@ -532,6 +532,28 @@ class FakeTelegram:
         )
         return query_id
 
+    def press_forged(self, sender: FakeUser, chat_id: int, message_id: int, data: str) -> str:
+        """A callback query with ``data`` that no button under the message need carry: what
+        a modified client can send, or a press replayed against another message. The message
+        must exist in ``chat_id``. Returns the callback query id."""
+        message = self.chats[chat_id].message(message_id)
+        if message is None:
+            raise AssertionError(f"no message {message_id} in chat {chat_id}")
+        query_id = f"cb{next(self._callback_ids)}"
+        self._open_callbacks.add(query_id)
+        self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": sender.as_api(),
+                    "message": message,
+                    "chat_instance": f"ci{chat_id}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
     def add_bot_to_group(self, by: FakeUser, chat: FakeChat) -> None:
         """A ``my_chat_member`` update: ``by`` added the bot to ``chat``."""
         chat.bot_removed = False

@@ -24,7 +24,8 @@ Fixtures (available to every test module through ``tests/conftest.py``):
   (``jobs`` runs the scheduler: digests, deadline checks; off by default. ``real_limits``
   paces sends like Telegram wants; by default the limiter does not pace, for speed).
   ``await telegram_bot.restart()`` stops the app and starts it again on the same database;
-  ``await telegram_bot.settled()`` waits until every update fed so far is handled.
+  ``await telegram_bot.settled()`` waits until every update fed so far is handled;
+  ``await telegram_bot.delivered()`` also until the outbox has nothing pending.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from bot.app import DEFAULT_JOBS, App, open_app
 from bot.config import Settings, TelegramSettings
@@ -44,6 +46,7 @@ from bot.ratelimit import TELEGRAM_LIMITS, Limits
 from handlers.catalogue import Catalogue
 from handlers.clock import Clock, FrozenClock, SystemClock
 from handlers.events import Platform
+from storage.models import OutboxMessage, OutboxStatus
 from tests.fake_telegram import BOT_ID, FakeChat, FakeTelegram, FakeUser, find_inline_button, inline_labels
 
 DEFAULT_TIMEOUT = 5.0
@@ -375,6 +378,11 @@ class Group(_ChatView):
         """``by`` presses the inline button ``label`` under ``message``; returns the query id."""
         return self.tg.server.press_button(by.user, self.chat.id, message.message_id, label)
 
+    async def press_forged(self, message: BotMessage, data: str, *, by: Person) -> str:
+        """``by`` sends a button press with ``data`` under ``message``, whatever its buttons
+        carry (a forged, replayed or foreign press); returns the query id."""
+        return self.tg.server.press_forged(by.user, self.chat.id, message.message_id, data)
+
     async def add_bot(self, *, by: Person) -> None:
         self.tg.server.add_bot_to_group(by.user, self.chat)
 
@@ -416,6 +424,26 @@ class Telegram:
     @property
     def calls(self) -> list[Any]:
         return self.server.calls
+
+    async def expect_toast(
+        self,
+        query_id: str,
+        contains: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """Wait for the answer to the button press ``query_id`` (from ``Group.click`` or
+        ``Group.press_forged``); return its parameters (``text``, ``show_alert``)."""
+        try:
+            answer: dict[str, Any] = await self.server.wait_for(
+                lambda: self.server.callback_answers.get(query_id), timeout
+            )
+        except TimeoutError:
+            raise AssertionError(f"the button press {query_id} was never answered") from None
+        if contains is not None:
+            toast = str(answer.get("text") or "")
+            assert contains in toast, f"toast {toast!r} lacks {contains!r}"
+        return answer
 
     def add_catalogue_chats(self, catalogue: Catalogue) -> None:
         """Create every Telegram chat the catalogue names, so the bot can post there."""
@@ -495,6 +523,31 @@ class TelegramBot:
             raise RuntimeError("the bot is not running")
         await self.tg.server.wait_confirmed(timeout)
         await asyncio.wait_for(self.app.telegram.settled(), timeout)
+
+    async def delivered(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wait until every update fed so far is handled and the outbox holds nothing
+        pending: every queued message sent (its links and reports recorded) or failed."""
+        await self.settled(timeout)
+        if self.app is None:
+            raise RuntimeError("the bot is not running")
+        db = self.app.ctx.db
+
+        async def drained() -> None:
+            while True:
+                async with db.read() as session:
+                    pending = await session.scalar(
+                        select(func.count())
+                        .select_from(OutboxMessage)
+                        .where(OutboxMessage.status == OutboxStatus.PENDING.value)
+                    )
+                if not pending:
+                    return
+                await asyncio.sleep(0.02)  # the sender commits without telling us: look again
+
+        try:
+            await asyncio.wait_for(drained(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the outbox still has pending messages after {timeout}s") from None
 
 
 # -- fixtures ------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Each batch is stored in the inbox and committed, with the next offset, before th
 getUpdates acknowledges it; then each stored update is handled as its own task, started in
 arrival order (the core serialises one person's and one chat's events), at most
 ``concurrency`` at a time. On start, updates stored but not handled last time go first.
-Finished updates are marked in batches. A handler that fails is logged and the person gets
-a polite error text, never silence; a button press is always answered.
+Finished updates are marked in batches. Handling one update is shared with the webhook
+(``bot.telegram.pipeline``). On start the webhook, if one is set, is deleted (keeping its
+pending updates), or getUpdates would be refused.
 """
 
 from __future__ import annotations
@@ -14,30 +15,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from functools import partial
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
 
-from bot.telegram.translate import person_key, to_event
+from bot.telegram.pipeline import ALLOWED_UPDATES, MAX_ATTEMPTS, PLATFORM, UpdateHandler, incoming
 from bot.telegram.transport import TelegramTransport
-from bot.transport import DeliveryError, PermanentFailure, RetryLater, TransientFailure
 from handlers.context import Context
 from handlers.core import Core
-from handlers.events import Event, Reply, Response
+from handlers.events import Event
 from storage import inbox
 from storage.kv import get_value, set_value
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "telegram"
 OFFSET_KEY = "telegram:offset"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "channel_post"]
-MAX_ATTEMPTS = 3
-"""A stored update started this many times without finishing is given up (a poison update)."""
+__all__ = ["ALLOWED_UPDATES", "MAX_ATTEMPTS", "OFFSET_KEY", "PLATFORM", "TelegramPolling"]
 
 
 class TelegramPolling:
@@ -64,8 +59,9 @@ class TelegramPolling:
         self.ctx = ctx
         self.poll_timeout = poll_timeout
         self.on_handled = on_handled
-        self.reply_attempts = reply_attempts
-        self.retry_cap = retry_cap
+        self.handler = UpdateHandler(
+            bot, transport, core, ctx, reply_attempts=reply_attempts, retry_cap=retry_cap
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: set[int] = set()
@@ -111,6 +107,7 @@ class TelegramPolling:
     # -- polling -----------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        await self._drop_webhook()
         await self._resume()
         async with self.ctx.db.transaction() as session:
             stored = await get_value(session, OFFSET_KEY)
@@ -138,15 +135,19 @@ class TelegramPolling:
             for row in rows:
                 await self._dispatch(row)
 
+    async def _drop_webhook(self) -> None:
+        """A webhook left from webhook mode makes getUpdates fail: remove it, keep its updates."""
+        for attempt in range(5):
+            try:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                return
+            except (TelegramNetworkError, TelegramAPIError) as error:
+                delay = min(30.0, 0.5 * 2**attempt)
+                log.warning("deleteWebhook failed (%s); retrying in %.1fs", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+
     async def _store(self, updates: list[Update], offset: int) -> list[InboxUpdate]:
-        items = [
-            inbox.Incoming(
-                update_key=str(u.update_id),
-                person_key=person_key(u),
-                payload=u.model_dump(mode="json", by_alias=True, exclude_none=True),
-            )
-            for u in updates
-        ]
+        items = [incoming(u) for u in updates]
         async with self.ctx.db.transaction() as session:
             rows = await inbox.store(session, PLATFORM, items, now=self.ctx.clock.now())
             await set_value(session, OFFSET_KEY, str(offset))
@@ -173,12 +174,7 @@ class TelegramPolling:
 
     async def _dispatch(self, row: InboxUpdate) -> None:
         """Start handling one stored update (in arrival order; waits for a free slot)."""
-        try:
-            update = Update.model_validate(row.payload, context={"bot": self.bot})
-            event = to_event(update)
-        except Exception:
-            log.exception("stored update %s cannot be read", row.update_key)
-            event = None
+        event = self.handler.read(row.update_key, row.payload)
         if event is None:
             self._finished(row.id)
             return
@@ -193,56 +189,11 @@ class TelegramPolling:
         self._changed.set()
 
     async def _handle(self, row_id: int, event: Event) -> None:
-        try:
-            response = await self.core.handle(event)
-        except Exception:
-            log.exception("handling an update failed", extra={"update_id": event.update_id})
-            response = Response(
-                replies=[Reply(text=self.ctx.texts("app-error"))],
-                toast=self.ctx.texts("app-error-toast") if event.callback_id else None,
-            )
-        try:
-            await self._respond(event, response)
-        except Exception:
-            log.exception("answering an update failed", extra={"update_id": event.update_id})
+        await self.handler.handle(event)
         self.handled += 1
         self._finished(row_id)
         if self.on_handled is not None:
             self.on_handled()
-
-    async def _respond(self, event: Event, response: Response) -> None:
-        if event.callback_id is not None:
-            try:
-                await self._with_retries(
-                    lambda: self.transport.answer_callback(
-                        event.callback_id or "", response.toast, alert=response.alert
-                    )
-                )
-            except DeliveryError as error:
-                log.warning("callback answer failed: %s", error)
-        for reply in response.replies:
-            try:
-                await self._with_retries(partial(self.transport.deliver, event.chat.chat_id, reply))
-            except PermanentFailure as error:
-                log.info("reply not delivered: %s", error.reason)
-                return
-            except DeliveryError as error:
-                log.warning("reply not delivered after retries: %s", error)
-                return
-
-    async def _with_retries(self, send: Callable[[], Any]) -> Any:
-        for attempt in range(1, self.reply_attempts + 1):
-            try:
-                return await send()
-            except RetryLater as error:
-                if attempt == self.reply_attempts:
-                    raise
-                await asyncio.sleep(min(error.retry_after, self.retry_cap))
-            except TransientFailure:
-                if attempt == self.reply_attempts:
-                    raise
-                await asyncio.sleep(min(0.2 * 2**attempt, self.retry_cap))
-        raise AssertionError("unreachable")
 
     # -- recording what is done --------------------------------------------------------------
 

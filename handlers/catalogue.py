@@ -64,10 +64,24 @@ class Agency(_Strict):
         return value
 
 
+class Bounds(_Strict):
+    """The region's bounding box: a shared point outside it is refused."""
+
+    south: Annotated[float, Field(ge=-90, le=90)]
+    west: Annotated[float, Field(ge=-180, le=180)]
+    north: Annotated[float, Field(ge=-90, le=90)]
+    east: Annotated[float, Field(ge=-180, le=180)]
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        return self.south <= latitude <= self.north and self.west <= longitude <= self.east
+
+
 class Region(_Strict):
     name: Annotated[str, Field(min_length=1)]
     timezone: str = "Europe/Moscow"
     first_response_hours: Annotated[float, Field(gt=0)] = 72
+    bounds: Bounds | None = None
+    """Optional ``[region.bounds]`` (south, west, north, east); none: no check."""
 
     @field_validator("timezone")
     @classmethod

@@ -374,6 +374,7 @@ async def test_back_and_cancel_from_the_change_menu_and_the_draft_question(alice
 async def test_edited_messages_are_left_alone(alice: ResidentChat, core: Core) -> None:
     await go_to(alice, "description")
     edited = Event(alice.chat, ChatKind.PRIVATE, alice.person, text=DESCRIPTION, edited=True)
-    assert (await core.handle(edited)).replies == []
+    [notice] = (await core.handle(edited)).replies
+    assert "не видит исправлений" in notice.text
     await alice.send("/help")
     assert QUESTIONS["description"] in alice.last_text

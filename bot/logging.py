@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -27,8 +27,9 @@ def drop_personal_data(
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Configure structlog and the standard library's root logger once, at start."""
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Configure structlog and the standard library's root logger once, at start
+    (to ``stream``, standard error by default)."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -55,12 +56,22 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiogram.event", "aiohttp.access", "apscheduler.executors.default", "vkbottle"):
+    # Libraries that log SQL parameters or request bodies (personal data) at DEBUG stay at
+    # WARNING whatever the level, so DEBUG is safe to turn on in production.
+    for noisy in (
+        "aiogram.event",
+        "aiohttp.access",
+        "apscheduler.executors.default",
+        "vkbottle",
+        "aiosqlite",
+        "sqlalchemy.engine",
+        "asyncpg",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # vkbottle attaches its own colour handler at import and logs request data at DEBUG:
     # its records go through ours, at WARNING, so no message text reaches the logs.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
@@ -14,6 +15,8 @@ from handlers.events import Button, ChatRef, Event, Platform, Reply
 from handlers.outbox import send_later
 from storage import desk as q
 from storage.models import Appeal, Resident
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ async def record(
     """Move the appeal (when ``to_status`` is given) and write its history entry."""
     from_status = appeal.status
     now = ctx.clock.now()
+    log.info("appeal.event", appeal=appeal.number, kind=kind, from_status=from_status, to_status=to_status)
     if to_status is not None:
         appeal.status = to_status
         appeal.updated_at = now

@@ -23,10 +23,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
-from handlers.dialogue.validation import ADDRESS_MAX, ADDRESS_MIN, normalise_phone
+from handlers.dialogue.validation import (
+    ADDRESS_MAX,
+    ADDRESS_MIN,
+    clean_text,
+    has_words,
+    normalise_phone,
+    valid_coordinates,
+)
 from handlers.events import Button, ButtonRequest, Event, Keyboard, MediaKind, Platform, Reply, Response
 from handlers.followup import FollowUp
 from handlers.forwarding import forward_new_appeal
@@ -34,6 +42,8 @@ from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage import residents as resident_store
 from storage.models import OPEN_STATUSES, Appeal, AppealEvent, Dialogue, Resident
+
+log = structlog.get_logger(__name__)
 
 
 class State(StrEnum):
@@ -135,8 +145,10 @@ class ResidentDialogue:
     # -- the entry point -------------------------------------------------------------------
 
     async def handle(self, event: Event) -> Response:
-        if event.sender is None or event.edited:
+        if event.sender is None:
             return Response()
+        if event.edited:  # the draft keeps what was sent; say so rather than ignore the edit
+            return Response(replies=[Reply(self.t("guard-edited"))])
         async with self.ctx.db.transaction() as session:
             resident, dialogue = await resident_store.get_or_create(session, event.sender)
             if resident.blocked_at is not None:
@@ -519,10 +531,12 @@ class ResidentDialogue:
         if payload is not None or event.media or event.location or event.contact or event.text is None:
             self._not_accepted(turn, payload, "resident-accepts-description")
             return
-        text = event.text.strip()
+        text = clean_text(event.text)
         limits = self.ctx.catalogue.limits
         if not text:
             turn.say(Reply(self.t("resident-description-empty")))
+        elif not has_words(text):
+            turn.say(Reply(self.t("guard-description-no-words")))
         elif len(text) < limits.description_min:
             turn.say(
                 Reply(self.t("resident-description-too-short", length=len(text), min=limits.description_min))
@@ -559,12 +573,21 @@ class ResidentDialogue:
             self._advance(turn)
             return
         if payload is None and event.location is not None and not event.media:
+            point, bounds = event.location, self.ctx.catalogue.region.bounds
+            if not valid_coordinates(point.latitude, point.longitude):
+                turn.say(Reply(self.t("guard-location-invalid")))
+                self._ask(turn)
+                return
+            if bounds is not None and not bounds.contains(point.latitude, point.longitude):
+                turn.say(Reply(self.t("guard-location-outside", region=self.ctx.catalogue.region.name)))
+                self._ask(turn)
+                return
             data.pop("address", None)
             data["lat"], data["lon"] = event.location.latitude, event.location.longitude
             turn.say(Reply(self.t("resident-place-saved"), remove_keyboard=True))
             self._advance(turn)
             return
-        text = (event.text or "").strip()
+        text = clean_text(event.text or "")
         if payload is not None or event.media or event.contact or not text or text == self._location_label:
             self._not_accepted(turn, payload, "resident-accepts-place")
             return
@@ -793,6 +816,9 @@ class ResidentDialogue:
         if phone:
             turn.resident.phone = phone
         await forward_new_appeal(self.ctx, turn.session, appeal)
+        log.info(
+            "appeal.submitted", appeal=appeal.number, category=appeal.category_id, agency=appeal.agency_id
+        )
         hours = self.ctx.catalogue.first_response_hours(appeal.category_id)
         shown_hours: int | float = int(hours) if float(hours).is_integer() else hours
         turn.state = State.IDLE

@@ -33,9 +33,11 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         # Take over BEGIN from the driver so we can say IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # busy_timeout first: switching to WAL needs a lock, and a connection opened while
+        # another one writes must wait for it, not fail with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -75,7 +77,9 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self.sessions() as session, session.begin():
+        # The lock covers BEGIN IMMEDIATE .. COMMIT only: handing the connection back to the
+        # pool (a rollback round trip to the driver's thread) happens after it is released.
+        async with self.sessions() as session, self._write_lock, session.begin():
             yield session
 
     @asynccontextmanager

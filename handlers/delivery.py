@@ -107,6 +107,11 @@ async def on_failed(ctx: Context, session: AsyncSession, row: OutboxMessage, rea
             row.last_error,
         )
         return
+    if reason == "blocked" and _report_chat(row) is None:
+        # A resident who blocked the bot is nothing the admins can act on; the staff hear
+        # it when their answer fails (that row asks for a report).
+        log.info("outbox row %s (%s): the addressee blocked the bot", row.id, row.purpose)
+        return
     now = ctx.clock.now()
     appeal = await _appeal(session, row)
     why = ctx.texts("delivery-reason", reason=reason)

@@ -356,10 +356,12 @@ class Desk:
             events = await q.history(session, appeal.id)
         lines = [card.card_text(catalogue, texts, appeal), "", texts("desk-history-title")]
         for item in events:
+            key = f"desk-event-{item.kind}"
             what = texts(
-                f"desk-event-{item.kind}",
+                key if texts.has(key) else "desk-event-other",
                 agency=card.agency_name(catalogue, texts, item.agency_id),
                 rating=item.text or "",
+                kind=item.kind,
             )
             who = texts("desk-history-who", name=item.actor_name) if item.actor_name else ""
             comment = ""

@@ -358,3 +358,22 @@ async def test_details_added_from_my_appeals_reach_the_agency_thread(
             await session.scalars(select(MessageLink.role).where(MessageLink.chat_id == str(TAMBOV_ROADS)))
         ).all()
     assert "thread" in roles
+
+
+async def test_appeal_command_shows_the_card_and_its_history(tg: Telegram, telegram_bot: TelegramBot) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)
+    await filed.group.click(filed.card, "Взять в работу", by=inspector)
+    await filed.group.expect_edit(filed.card, "Статус: в работе")
+
+    await filed.group.send(f"/appeal {filed.number}", from_user=inspector)
+
+    shown = await filed.group.expect_message(contains="История")
+    history_lines = shown.text.split("История:\n", 1)[1].splitlines()
+    assert history_lines == [
+        "24.11.2026 12:00 · обращение подано жителем",
+        "24.11.2026 12:00 · передано в ведомство Управление дорожного хозяйства г. Тамбова",
+        "24.11.2026 12:00 · взято в работу · Инспектор",
+    ]
+    assert shown.buttons == [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]

@@ -100,6 +100,7 @@ desk-blocked = Житель, подавший обращение № { $number }
 desk-unblocked = Житель, подавший обращение № { $number }, разблокирован.
 desk-block-no-resident = У обращения № { $number } нет жителя (данные удалены).
 
+desk-event-created = обращение подано жителем
 desk-event-passed = передано в ведомство { $agency }
 desk-event-unrouted = передано администраторам (ведомство не найдено)
 desk-event-taken = взято в работу
@@ -114,6 +115,8 @@ desk-event-details = житель дополнил обращение
 desk-event-reminder_half = напоминание: прошла половина срока
 desk-event-reminder_due = напоминание: срок истёк
 desk-event-escalated = передано администраторам как просроченное
+desk-event-delivery_failed = карточка не доставлена в чат ведомства
+desk-event-other = { $kind }
 desk-unrouted-agency = без ведомства
 
 ## Resident notices (private chat)

@@ -26,6 +26,7 @@ from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, Limits, RateLimiter
 from bot.sender import OutboxSender
 from bot.telegram.polling import TelegramPolling
 from bot.telegram.transport import TelegramTransport, make_bot
+from bot.telegram.webhook import TelegramWebhook, check_secret
 from bot.transport import Transport
 from digests.schedule import register_digest_jobs
 from handlers.catalogue import Catalogue, load_catalogue
@@ -65,7 +66,7 @@ class App:
     media: MediaRegistry = field(default_factory=MediaRegistry)
     sender: OutboxSender | None = None
     scheduler: AsyncIOScheduler | None = None
-    telegram: TelegramPolling | None = None
+    telegram: TelegramPolling | TelegramWebhook | None = None
 
     def notify(self) -> None:
         """Something may have been queued in the outbox: wake the sender."""
@@ -151,13 +152,30 @@ async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSes
     settings = app.settings.telegram
     if settings.bot_token is None:
         return
-    if settings.mode != "polling":
-        raise ConfigurationError("TELEGRAM_MODE=webhook is not implemented yet: use polling")
+    if settings.mode == "webhook":
+        _check_webhook_settings(app.settings)
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
     stack.push_async_callback(bot.session.close)
     transport = TelegramTransport(bot, RateLimiter(limits), http, media=app.media)
     app.media.register(Platform.TELEGRAM, transport.fetch)
     app.transports[Platform.TELEGRAM] = transport
+    if settings.mode == "webhook":
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        app.telegram = TelegramWebhook(
+            bot,
+            transport,
+            app.core,
+            app.ctx,
+            url=settings.webhook_url,
+            secret=settings.webhook_secret.get_secret_value(),
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            path=settings.webhook_path,
+            concurrency=min(app.settings.update_concurrency, 8),
+            on_handled=app.notify,
+        )
+        app.channels.append(app.telegram)
+        return
     app.telegram = TelegramPolling(
         bot,
         transport,
@@ -168,6 +186,19 @@ async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSes
         on_handled=app.notify,
     )
     app.channels.append(app.telegram)
+
+
+def _check_webhook_settings(settings: Settings) -> None:
+    telegram = settings.telegram
+    if not telegram.webhook_url:
+        raise ConfigurationError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL)")
+    if telegram.webhook_secret is None:
+        raise ConfigurationError(
+            "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)"
+        )
+    problem = check_secret(telegram.webhook_secret.get_secret_value())
+    if problem is not None:
+        raise ConfigurationError(f"TELEGRAM_WEBHOOK_SECRET {problem}")
 
 
 async def _add_vk(app: App) -> None:

@@ -16,12 +16,20 @@ becoming an update the bot receives through ``getUpdates``. Every API call is re
 person sees. Faults: :meth:`FakeTelegram.fail_next`, :meth:`FakeTelegram.storm`, and an
 optional enforcer of Telegram's sending limits (:meth:`FakeTelegram.enforce_limits`).
 
+Webhook mode: once the bot calls ``setWebhook``, updates are POSTed to its URL as JSON with
+the ``X-Telegram-Bot-Api-Secret-Token`` header, like Telegram does: concurrently across
+chats, one at a time within a chat, an update redelivered (same ``update_id``) until it is
+answered 200. :meth:`FakeTelegram.balance` spreads deliveries round-robin over several URLs
+(a test's load balancer); :meth:`FakeTelegram.redeliver_next` delivers updates twice;
+:attr:`FakeTelegram.webhook_posts` records every delivery attempt.
+
 The conversation-style client and the pytest fixtures live in ``tests/support/telegram.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -35,6 +43,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 777000111
@@ -269,6 +278,20 @@ class FakeTelegram:
         """callback_query id → the answerCallbackQuery params (toast text, show_alert)."""
         self.commands: list[dict[str, Any]] = []
         self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_allowed: list[str] | None = None
+        self.webhook_posts: list[WebhookPost] = []
+        """Every webhook delivery attempt, in the order they were answered."""
+        self.webhook_retry_delay = 0.05
+        self.webhook_max_connections = 40
+        self._targets: list[str] = []
+        self._next_target = 0
+        self._redeliver = 0
+        self._in_flight: set[int] = set()
+        self._delivered: set[int] = set()
+        self._delivery_wake = asyncio.Event()
+        self._deliverer: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
         self.limit_stats = LimitStats()
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0
@@ -318,6 +341,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         await self._notify()
+        await self._stop_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -579,6 +603,7 @@ class FakeTelegram:
         update["update_id"] = update_id
         self._updates.append(update)
         self._schedule_notify()
+        self._delivery_wake.set()
         return update_id
 
     @property
@@ -833,13 +858,126 @@ class FakeTelegram:
 
     async def _m_deleteWebhook(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         self.webhook_url = None
+        await self._stop_delivery()
         if params.get("drop_pending_updates"):
             self._confirmed = self._updates[-1]["update_id"] if self._updates else 0
         return True
 
     async def _m_setWebhook(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
-        self.webhook_url = params.get("url")
+        url = params.get("url")
+        if not isinstance(url, str) or not url:
+            raise ApiError(400, "Bad Request: bad webhook: an HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook_url = url
+        self.webhook_secret = None if secret is None else str(secret)
+        allowed = params.get("allowed_updates")
+        self.webhook_allowed = list(allowed) if allowed else None
+        if params.get("drop_pending_updates"):
+            self._confirmed = self._updates[-1]["update_id"] if self._updates else 0
+        if self._deliverer is None:
+            self._deliverer = asyncio.create_task(self._deliver_loop(), name="fake-telegram-webhook")
+        self._delivery_wake.set()
         return True
+
+    # -- webhook delivery ----------------------------------------------------------------
+
+    def balance(self, targets: list[str]) -> None:
+        """Deliver webhook updates round-robin to ``targets`` instead of the URL the bot set
+        (the load balancer in front of several workers)."""
+        self._targets = list(targets)
+        self._next_target = 0
+
+    def redeliver_next(self, n: int = 1) -> None:
+        """The next ``n`` updates are delivered again after they were answered 200 (as when
+        Telegram did not get the answer)."""
+        self._redeliver += n
+
+    def _target_url(self) -> str:
+        if self._targets:
+            url = self._targets[self._next_target % len(self._targets)]
+            self._next_target += 1
+            return url
+        assert self.webhook_url is not None
+        return self.webhook_url
+
+    def _allowed(self, update: dict[str, Any]) -> bool:
+        return not self.webhook_allowed or any(k in update for k in self.webhook_allowed)
+
+    async def _deliver_loop(self) -> None:
+        self._http = aiohttp.ClientSession()
+        try:
+            while self.webhook_url and not self._closing:
+                self._delivery_wake.clear()
+                busy_chats: set[int] = set()
+                for update in self._updates:
+                    uid = update["update_id"]
+                    if uid <= self._confirmed or uid in self._delivered:
+                        continue
+                    if not self._allowed(update):
+                        self._delivered.add(uid)
+                        continue
+                    chat = _update_chat(update)
+                    if chat in busy_chats:
+                        continue
+                    busy_chats.add(chat)
+                    if uid in self._in_flight or len(self._in_flight) >= self.webhook_max_connections:
+                        continue
+                    self._in_flight.add(uid)
+                    task = asyncio.create_task(self._deliver(update))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+                self._advance_confirmed()
+                await self._delivery_wake.wait()
+        finally:
+            await self._http.close()
+            self._http = None
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        uid = update["update_id"]
+        headers = {}
+        if self.webhook_secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        times = 1
+        while self._http is not None and self.webhook_url and not self._closing:
+            target = self._target_url()
+            try:
+                async with self._http.post(target, json=update, headers=headers) as response:
+                    status = response.status
+            except (aiohttp.ClientError, OSError):
+                status = 0
+            self.webhook_posts.append(WebhookPost(uid, target, status))
+            if status == 200:
+                if self._redeliver > 0 and times == 1:
+                    self._redeliver -= 1
+                    times += 1
+                    continue
+                self._delivered.add(uid)
+                break
+            await asyncio.sleep(self.webhook_retry_delay)
+        self._in_flight.discard(uid)
+        self._delivery_wake.set()
+        await self._notify()
+
+    def _advance_confirmed(self) -> None:
+        before = self._confirmed
+        for update in self._updates:
+            uid = update["update_id"]
+            if uid <= self._confirmed:
+                continue
+            if uid not in self._delivered:
+                break
+            self._confirmed = uid
+        if self._confirmed != before:
+            self._schedule_notify()
+
+    async def _stop_delivery(self) -> None:
+        task, self._deliverer = self._deliverer, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _m_setMyCommands(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         self.commands = list(params.get("commands") or [])
@@ -1032,6 +1170,29 @@ class FakeTelegram:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPost:
+    """One webhook delivery attempt: which update, to which URL, answered how (0: no answer)."""
+
+    update_id: int
+    url: str
+    status: int
+
+
+def _update_chat(update: dict[str, Any]) -> int:
+    """The chat an update belongs to (Telegram delivers one chat's updates one at a time)."""
+    for key in ("message", "edited_message", "channel_post", "my_chat_member"):
+        part = update.get(key)
+        if isinstance(part, dict) and "chat" in part:
+            return int(part["chat"]["id"])
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        if isinstance(query.get("message"), dict):
+            return int(query["message"]["chat"]["id"])
+        return int(query["from"]["id"])
+    return 0
 
 
 def _fault_error(fault: Fault) -> ApiError:

@@ -23,6 +23,8 @@ Fixtures (available to every test module through ``tests/conftest.py``):
   marker: ``@pytest.mark.telegram_bot(clock="system", jobs=True, catalogue=<Catalogue>, real_limits=True)``
   (``jobs`` runs the scheduler: digests, deadline checks; off by default. ``real_limits``
   paces sends like Telegram wants; by default the limiter does not pace, for speed).
+  ``webhook=True`` runs Telegram in webhook mode: the fake POSTs updates to the app's
+  server on a free local port, with the secret ``WEBHOOK_SECRET``.
   ``await telegram_bot.restart()`` stops the app and starts it again on the same database;
   ``await telegram_bot.settled()`` waits until every update fed so far is handled;
   ``await telegram_bot.delivered()`` also until the outbox has nothing pending.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +53,7 @@ from storage.models import OutboxMessage, OutboxStatus
 from tests.fake_telegram import BOT_ID, FakeChat, FakeTelegram, FakeUser, find_inline_button, inline_labels
 
 DEFAULT_TIMEOUT = 5.0
+WEBHOOK_SECRET = "test-secret_0123456789"
 FAST_LIMITS = Limits(per_second=1000)
 """Pacing off, so dialogue tests run fast; ``real_limits=True`` uses Telegram's."""
 
@@ -57,7 +61,7 @@ FAST_LIMITS = Limits(per_second=1000)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "telegram_bot(clock, jobs, catalogue, real_limits): options of the telegram_bot fixture",
+        "telegram_bot(clock, jobs, catalogue, real_limits, webhook): options of the telegram_bot fixture",
     )
 
 
@@ -475,17 +479,25 @@ class TelegramBot:
         jobs: bool = False,
         poll_timeout: int = 10,
         real_limits: bool = False,
+        webhook: bool = False,
     ) -> None:
         self.tg = tg
         self.clock = clock
         self.catalogue = catalogue
-        self.settings = Settings(
-            database_url=database_url,
-            log_format="console",
-            telegram=TelegramSettings(
-                bot_token=SecretStr(tg.server.token), api_base=tg.server.base_url, poll_timeout=poll_timeout
-            ),
+        telegram = TelegramSettings(
+            bot_token=SecretStr(tg.server.token), api_base=tg.server.base_url, poll_timeout=poll_timeout
         )
+        if webhook:
+            port = free_port()
+            telegram = telegram.model_copy(
+                update={
+                    "mode": "webhook",
+                    "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+                    "webhook_secret": SecretStr(WEBHOOK_SECRET),
+                    "webhook_port": port,
+                }
+            )
+        self.settings = Settings(database_url=database_url, log_format="console", telegram=telegram)
         self.jobs = jobs
         self.limits = TELEGRAM_LIMITS if real_limits else FAST_LIMITS
         self.app: App | None = None
@@ -550,6 +562,13 @@ class TelegramBot:
             raise AssertionError(f"the outbox still has pending messages after {timeout}s") from None
 
 
+def free_port() -> int:
+    """A local TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 # -- fixtures ------------------------------------------------------------------------------------
 
 
@@ -583,6 +602,7 @@ async def telegram_bot(
         chosen_clock,
         jobs=bool(options.get("jobs")),
         real_limits=bool(options.get("real_limits")),
+        webhook=bool(options.get("webhook")),
     )
     await harness.start()
     try:

@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -228,6 +229,35 @@ async def bot_process(
                 await process.wait()
 
 
+@contextlib.asynccontextmanager
+async def py_spy(pid: int, output: Path | None) -> AsyncIterator[None]:
+    """Sample the bot with py-spy (the ``bench`` extra) while the load runs: collapsed
+    stacks, idle frames included, so waiting shows as well as working."""
+    if output is None:
+        yield
+        return
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "py-spy"),
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--rate",
+        "200",
+        "--idle",
+        "--output",
+        str(output),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
+
+
 def catalogue_chats(server: FakeTelegram) -> None:
     from handlers.catalogue import EXAMPLE_PATH, load_catalogue
     from handlers.events import Platform
@@ -320,10 +350,11 @@ async def measure(
     steps: tuple[tuple[str, str, str], ...],
     log_path: Path,
     extra: list[str] | None = None,
+    profile: Path | None = None,
 ) -> Run:
     async with FakeTelegram(TOKEN) as server:
         catalogue_chats(server)
-        async with bot_process(server, module, env, log_path, extra) as bot:
+        async with bot_process(server, module, env, log_path, extra) as bot, py_spy(bot.pid, profile):
             cpu_before, own_before, calls_before = cpu_seconds(bot.pid), own_cpu(), len(server.calls)
             result = await run_load(server, residents, steps)
             bot_cpu = cpu_seconds(bot.pid) - cpu_before
@@ -368,7 +399,9 @@ async def main(args: argparse.Namespace) -> None:
             await fresh_postgres(url)
         env = {"DATABASE_URL": url, "LOG_LEVEL": args.log_level}
         pacing = ["--pacing", "off"]
-        return await measure("bench.bot_process", env, args.residents, steps, work / "bot.log", pacing)
+        return await measure(
+            "bench.bot_process", env, args.residents, steps, work / "bot.log", pacing, args.py_spy
+        )
 
     db = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
     if args.mode == "memory":
@@ -382,10 +415,12 @@ async def main(args: argparse.Namespace) -> None:
         return
 
     echo_steps = tuple(("send", f"сообщение {k} от {{n}}", "{echo}") for k in range(len(APPEAL_STEPS)))
-    echo = await measure("bench.echo_bot", {}, args.residents, echo_steps, work / "echo.log")
-    print(describe(f"echo bot x{args.residents}", echo), flush=True)
     run = await ours(APPEAL_STEPS)
     print(describe(f"appeals x{args.residents} ({db})", run), flush=True)
+    if not args.echo:
+        return
+    echo = await measure("bench.echo_bot", {}, args.residents, echo_steps, work / "echo.log")
+    print(describe(f"echo bot x{args.residents}", echo), flush=True)
     print(
         f"SUMMARY residents={args.residents} db={db} appeals/s={run.load.completed / run.elapsed:.1f} "
         f"steps/s={run.rate:.0f} p50={statistics.median(run.load.latencies or [0]) * 1000:.0f}ms "
@@ -401,5 +436,7 @@ if __name__ == "__main__":
     parser.add_argument("--residents", type=int, default=100)
     parser.add_argument("--mode", choices=("throughput", "memory"), default="throughput")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--py-spy", type=Path, default=None, help="write the bot's collapsed stacks here")
+    parser.add_argument("--echo", action=argparse.BooleanOptionalAction, default=True, help="echo bot too")
     parser.add_argument("--log-level", default="INFO", help="the bot's LOG_LEVEL (INFO, as deployed)")
     asyncio.run(main(parser.parse_args()))

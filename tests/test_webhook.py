@@ -181,3 +181,15 @@ async def test_webhook_mode_needs_a_url_and_a_proper_secret(
     with pytest.raises(ConfigurationError, match=problem):
         async with open_app(settings, catalogue=catalogue, setup_logging=False, jobs=None):
             pass
+
+
+@pytest.mark.telegram_bot(webhook=False)
+async def test_polling_mode_deletes_the_webhook_without_dropping_updates(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    await alice.send("/start")
+    await alice.expect_message(contains="согласие")
+    (call,) = tg.server.calls_of("deleteWebhook")
+    assert not call.params.get("drop_pending_updates")
+    assert tg.server.webhook_url is None

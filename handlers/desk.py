@@ -8,6 +8,7 @@ transaction of the change.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import timedelta
 
@@ -35,6 +36,8 @@ from storage.models import Appeal, AppealStatus, Attachment, parse_appeal_number
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
 BOT_ADDED = "sys:bot_added"
 """``Event.payload`` (with no ``callback_id``) when the bot was added to a group."""
+LINK_WAIT_SECONDS = 10.0
+"""How long a reply waits for the link of a message still being delivered."""
 _BUTTON_LABEL_MAX = 40
 """VK's limit for a button label; Telegram allows more."""
 
@@ -195,6 +198,7 @@ class Desk:
     async def _reply(self, event: Event) -> Response:
         texts = self.ctx.texts
         refuse = Response([Reply(texts("desk-refuse-not-appeal"), reply_to=event.message_id)])
+        await self._await_link(event)
         async with self.ctx.db.transaction() as session:
             link = await q.find_link(
                 session, event.chat.platform.value, event.chat.chat_id, event.reply_to_message_id or ""
@@ -210,6 +214,26 @@ class Desk:
             if link.role == "prompt_reject":
                 return await self._reject(session, event, appeal, actor)
             return await self._answer(session, event, appeal, actor)
+
+    async def _await_link(self, event: Event) -> None:
+        """Wait (a while) for the link of the message replied to, when it may be on its way.
+
+        A message is visible the moment the platform accepts it; the sender records its
+        link a moment later. Staff quick to reply (or a busy database) can overtake that
+        record: while a linked delivery to this chat is in flight, look again."""
+        chat, replied = event.chat, event.reply_to_message_id or ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINK_WAIT_SECONDS
+        while True:
+            async with self.ctx.db.read() as session:
+                if await q.find_link(session, chat.platform.value, chat.chat_id, replied) is not None:
+                    return
+                now = self.ctx.clock.now()
+                if not await q.linking_in_flight(session, chat.platform.value, chat.chat_id, now=now):
+                    return
+            if loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.05)  # the sender commits in another task or process
 
     async def _answer(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
         texts = self.ctx.texts

@@ -14,6 +14,8 @@ from storage.models import (
     AppealEvent,
     Attachment,
     MessageLink,
+    OutboxMessage,
+    OutboxStatus,
     Resident,
 )
 
@@ -41,6 +43,23 @@ async def find_link(
         MessageLink.message_id == message_id,
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def linking_in_flight(session: AsyncSession, platform: str, chat_id: str, *, now: datetime) -> bool:
+    """Whether a message to this chat that will be linked to an appeal is being sent now:
+    claimed by a sender, its message ids (and so its links) not yet recorded."""
+    stmt = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.link_role.is_not(None),
+            OutboxMessage.claimed_until > now,
+        )
+        .limit(1)
+    )
+    return (await session.scalar(stmt)) is not None
 
 
 async def add_link(

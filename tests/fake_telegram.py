@@ -303,6 +303,7 @@ class FakeTelegram:
         self._media_groups = itertools.count(1)
         self._open_callbacks: set[str] = set()
         self._faults: deque[Fault] = deque()
+        self._delays: list[tuple[str, int | None, float]] = []
         self._storm: Storm | None = None
         self._limits_on = False
         self._limit_tolerance = 0.05
@@ -627,6 +628,12 @@ class FakeTelegram:
         for _ in range(n):
             self._faults.append(Fault(kind, method, retry_after))
 
+    def delay_next(self, method: str, seconds: float, *, chat_id: int | None = None) -> None:
+        """The next call of ``method`` (to ``chat_id``, if given) takes effect at once — the
+        message is visible in the chat — but is answered only ``seconds`` later (a slow
+        network or a busy bot: its record of the message comes late)."""
+        self._delays.append((method, chat_id, seconds))
+
     def storm(
         self,
         *,
@@ -736,6 +743,12 @@ class FakeTelegram:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             result = await handler(params, uploads)
+            for delay in self._delays:
+                if delay[0] == method and delay[1] in (None, call_chat):
+                    self._delays.remove(delay)
+                    await self._notify()  # people see the message now
+                    await asyncio.sleep(delay[2])
+                    break
             if fault is not None and fault.kind == "drop_after":
                 raise _Dropped
             return web.json_response({"ok": True, "result": result})

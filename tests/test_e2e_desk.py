@@ -377,3 +377,19 @@ async def test_appeal_command_shows_the_card_and_its_history(tg: Telegram, teleg
         "24.11.2026 12:00 · взято в работу · Инспектор",
     ]
     assert shown.buttons == [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]
+
+
+async def test_a_reply_that_overtakes_the_record_of_the_card_still_reaches_the_resident(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    # The card shows in the group at once; the bot learns its message id a second later.
+    tg.server.delay_next("sendMessage", 1.0, chat_id=TAMBOV_ROADS)
+    filed = await file_appeal(tg, alice)
+
+    await filed.group.reply(filed.card, "Уже выехали", from_user=inspector)
+
+    await alice.expect_message(contains="Уже выехали", timeout=10)
+    await filed.group.expect_message(contains="доставлен", timeout=10)
+    assert not [m for m in filed.group.messages if "не относится" in m.text]

@@ -59,7 +59,8 @@ class Desk:
             return await self._button(event)
         if event.command is not None:
             return await self._command(event, *event.command)
-        if event.reply_to_message_id is not None and not event.edited:
+        if event.reply_to_message_id is not None and not event.edited and event.reply_to_bot is not False:
+            # A reply to a colleague is their conversation, not an answer to an appeal.
             return await self._reply(event)
         return Response()
 

@@ -113,6 +113,8 @@ class Event:
     callback_id: str | None = None
     message_id: str | None = None
     reply_to_message_id: str | None = None
+    reply_to_bot: bool | None = None
+    """Whether the message replied to is a bot's (ours, in practice); None: not known."""
     location: Location | None = None
     contact: Contact | None = None
     media: tuple[Media, ...] = ()

@@ -147,6 +147,27 @@ async def test_a_reply_to_a_message_that_is_no_appeal_is_refused(
     assert len(alice.messages) == heard
 
 
+async def test_staff_replying_to_each_other_are_left_alone(tg: Telegram, telegram_bot: TelegramBot) -> None:
+    """With privacy mode off the bot sees every message in the group; a reply to a
+    colleague is their conversation, not an answer to an appeal."""
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    chief = tg.user(5002, "Начальник")
+    filed = await file_appeal(tg, alice)
+    group = filed.group
+    await telegram_bot.delivered()
+    before = await snapshot(telegram_bot)
+    heard, shown = len(alice.messages), len(group.messages)
+
+    question = await group.send("Кто поедет на Советскую?", from_user=inspector)
+    await group.reply(question, "Я поеду после обеда", from_user=chief)
+    await telegram_bot.delivered()
+
+    assert len(group.messages) == shown
+    assert len(alice.messages) == heard
+    assert await snapshot(telegram_bot) == before
+
+
 async def test_an_unknown_group_is_told_to_ask_the_admin_and_nothing_else_happens(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:

@@ -114,6 +114,9 @@ def _message_event(message: Message, update_id: str, *, edited: bool) -> Event:
         text=message.text if message.text is not None else message.caption,
         message_id=str(message.message_id),
         reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
+        reply_to_bot=(
+            reply_to.from_user.is_bot if reply_to is not None and reply_to.from_user is not None else None
+        ),
         location=location,
         contact=contact,
         media=_media(message),

@@ -121,8 +121,11 @@ def _message(message: dict[str, Any], update_id: str, *, edited: bool) -> Event 
     message_id = message.get("conversation_message_id") if conversation else message.get("id")
     reply = message.get("reply_message")
     reply_to = None
+    reply_to_bot: bool | None = None
     if isinstance(reply, dict):
         reply_to = reply.get("conversation_message_id") if conversation else reply.get("id")
+        if isinstance(reply.get("from_id"), int):
+            reply_to_bot = reply["from_id"] < 0  # communities write with negative ids
     geo = message.get("geo")
     location = None
     if isinstance(geo, dict) and isinstance(geo.get("coordinates"), dict):
@@ -136,6 +139,7 @@ def _message(message: dict[str, Any], update_id: str, *, edited: bool) -> Event 
         payload=payload,
         message_id=None if message_id in (None, 0) else str(message_id),
         reply_to_message_id=None if reply_to in (None, 0) else str(reply_to),
+        reply_to_bot=reply_to_bot,
         location=location,
         media=tuple(m for a in message.get("attachments") or [] if (m := _media(a)) is not None),
         edited=edited,

@@ -31,7 +31,8 @@ from handlers.events import Button, ChatRef, Event, MediaKind, Reply, Response
 from handlers.texts import Safe
 from handlers.workflow import Action, allowed
 from storage import desk as q
-from storage.models import Appeal, AppealStatus, Attachment, parse_appeal_number
+from storage.appeals import add_attachments
+from storage.models import Appeal, AppealStatus, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
 BOT_ADDED = "sys:bot_added"
@@ -306,19 +307,7 @@ class Desk:
                 appeal_id=appeal.id,
                 role="thread",
             )
-        for media in event.media:
-            session.add(
-                Attachment(
-                    appeal_id=appeal.id,
-                    kind=media.kind.value,
-                    platform=media.platform.value,
-                    ref=media.ref,
-                    unique_id=media.unique_id,
-                    url=media.url,
-                    source="staff",
-                    created_at=self.ctx.clock.now(),
-                )
-            )
+        add_attachments(session, appeal.id, event.media, source="staff", now=self.ctx.clock.now())
 
     # -- commands ------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, r
 from handlers.events import Event, MediaKind, Reply, Response
 from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, RATEABLE
 from storage import desk as q
-from storage.models import Appeal, AppealStatus, Attachment, Dialogue, Resident
+from storage.appeals import add_attachments
+from storage.models import Appeal, AppealStatus, Dialogue, Resident
 
 IDLE = "idle"
 REOPEN_COMMENT = "reopen_comment"
@@ -184,19 +185,7 @@ class FollowUp:
         photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
         if not text and not photos:
             return Response([Reply(texts("followup-details-empty"))])
-        for photo in photos:
-            session.add(
-                Attachment(
-                    appeal_id=appeal.id,
-                    kind=photo.kind.value,
-                    platform=photo.platform.value,
-                    ref=photo.ref,
-                    unique_id=photo.unique_id,
-                    url=photo.url,
-                    source="resident",
-                    created_at=self.ctx.clock.now(),
-                )
-            )
+        add_attachments(session, appeal.id, photos, source="resident", now=self.ctx.clock.now())
         notice = Reply(texts("desk-staff-details", number=appeal.number, text=text), photos=photos)
         await post_to_thread(self.ctx, session, appeal, notice, purpose="details")
         await record(self.ctx, session, appeal, "details", Actor.of("resident", event), text=text or None)

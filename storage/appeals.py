@@ -3,9 +3,10 @@ its history, count recent ones for rate limits, and forget a person."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,40 @@ class PhotoRef:
     ref: str
     unique_id: str | None = None
     url: str | None = None
+
+
+class MediaLike(Protocol):
+    """Media as the platforms describe it (``handlers.events.Media`` fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def unique_id(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+
+
+def add_attachments(
+    session: AsyncSession, appeal_id: int, media: Iterable[MediaLike], *, source: str, now: datetime
+) -> None:
+    """Keep media sent later with an appeal: details from the resident, photos with an answer."""
+    session.add_all(
+        Attachment(
+            appeal_id=appeal_id,
+            kind=str(item.kind),
+            platform=str(item.platform),
+            ref=item.ref,
+            unique_id=item.unique_id,
+            url=item.url,
+            source=source,
+            created_at=now,
+        )
+        for item in media
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,3 +200,15 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 
 def reply_from_json(data: dict[str, Any]) -> Reply:
     return _reply_adapter.validate_python(data)
+
+
+_response_adapter: TypeAdapter[Response] = TypeAdapter(Response)
+
+
+def response_to_json(response: Response) -> dict[str, Any]:
+    data: dict[str, Any] = _response_adapter.dump_python(response, mode="json", exclude_defaults=True)
+    return data
+
+
+def response_from_json(data: dict[str, Any]) -> Response:
+    return _response_adapter.validate_python(data)

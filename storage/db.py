@@ -5,13 +5,18 @@ On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` and, inside on
 units of work take turns on an asyncio lock, so writers queue instead of failing with
 "database is locked"; WAL keeps readers (``Database.read``) off that queue.
 On PostgreSQL transactions run concurrently and order comes from row locks.
+
+``Database.unit_of_work()`` groups every ``transaction()`` a task opens inside it into one
+commit (inner blocks become savepoints): the update pipeline uses it so that what the core
+changes and the answer it gives are stored together, or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +77,35 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends, rolls back if it raises."""
+        """One unit of work: commits when the block ends, rolls back if it raises.
+
+        Inside :meth:`unit_of_work` it joins the unit's transaction as a savepoint instead:
+        a block that raises is undone, the rest commits with the unit."""
+        unit = _current_unit.get()
+        if unit is not None and unit.db is self:
+            session = await unit.session()
+            async with session.begin_nested():
+                yield session
+            return
+        async with self._begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """Everything this task writes until the block ends commits once, at its end.
+
+        The transaction opens lazily, at the first write, so waiting before it holds no
+        lock. Don't start tasks that write from inside: they would share the session."""
+        unit = UnitOfWork(self)
+        token = _current_unit.set(unit)
+        try:
+            async with unit.stack:
+                yield unit
+        finally:
+            _current_unit.reset(token)
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncSession]:
         if self._write_lock is None:
             async with self.sessions() as session, session.begin():
                 yield session
@@ -92,3 +125,20 @@ class Database:
         await self.engine.dispose()
         if self._read_engine is not self.engine:
             await self._read_engine.dispose()
+
+
+class UnitOfWork:
+    """An open :meth:`Database.unit_of_work`: its one session, begun at first use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.stack = AsyncExitStack()
+        self._session: AsyncSession | None = None
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = await self.stack.enter_async_context(self.db._begin())
+        return self._session
+
+
+_current_unit: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)

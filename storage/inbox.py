@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate
@@ -93,9 +93,32 @@ async def mark(session: AsyncSession, ids: Iterable[int], *, status: str = HANDL
         )
 
 
+async def save_response(session: AsyncSession, row_id: int, response: dict[str, Any]) -> None:
+    """Keep the core's answer to a row, in the transaction of the change it made."""
+    await session.execute(update(InboxUpdate).where(InboxUpdate.id == row_id).values(response=response))
+
+
+async def latest_answered(session: AsyncSession, platform: str, person_keys: Iterable[str]) -> dict[str, int]:
+    """For each person, the id of their newest row with a stored answer: only that answer is
+    worth sending again after a crash (older ones were overtaken)."""
+    keys = sorted(set(person_keys))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(InboxUpdate.person_key, func.max(InboxUpdate.id))
+        .where(
+            InboxUpdate.platform == platform,
+            InboxUpdate.person_key.in_(keys),
+            InboxUpdate.response.is_not(None),
+        )
+        .group_by(InboxUpdate.person_key)
+    )
+    return {str(key): int(latest) for key, latest in rows.all()}
+
+
 async def statuses(session: AsyncSession, platform: str) -> dict[str, str]:
     """update_key → status, for tests and diagnostics."""
     rows = await session.execute(
         select(InboxUpdate.update_key, InboxUpdate.status).where(InboxUpdate.platform == platform)
     )
-    return dict(rows.tuples().all())
+    return {str(key): str(status) for key, status in rows.all()}

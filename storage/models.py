@@ -309,6 +309,9 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    """What the core answered, stored with the change it made: after a crash the answer is
+    sent again instead of the update being handled twice."""
 
 
 class KeyValue(Base):

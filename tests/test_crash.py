@@ -56,20 +56,7 @@ from storage.models import Appeal, InboxUpdate, OutboxMessage, OutboxStatus
 from storage.models import Resident as ResidentRow
 from tests.support.telegram import BotMessage, Group, Person, Telegram
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "known bug: an update whose transaction committed but whose reply was not sent "
-            "(kill in between) is handled AGAIN on restart (inbox rows are marked handled "
-            "later, outside that transaction): a description is re-read as the address, a "
-            "skip skips two steps, «Отправить» answers 'stale' instead of «№ …»; and "
-            "bot/telegram/polling.py counts an attempt for every queued row at each start, so "
-            "three quick kills give up on innocent updates (a staff reply can be lost)"
-        ),
-    ),
-]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261124

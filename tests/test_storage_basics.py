@@ -39,3 +39,31 @@ def test_appeal_numbers_round_trip() -> None:
     assert parse_appeal_number("77") == 77
     for junk in ("", "abc", "2026-", "№", "-5", "0", "1e5"):
         assert parse_appeal_number(junk) is None, junk
+
+
+async def test_a_unit_of_work_commits_its_transactions_together(db: Database) -> None:
+    async def count() -> int:
+        async with db.read() as session:
+            return len((await session.scalars(select(Resident))).all())
+
+    async with db.unit_of_work():
+        async with db.transaction() as session:
+            session.add(Resident(platform="telegram", external_id="1"))
+        try:
+            async with db.transaction() as session:
+                session.add(Resident(platform="telegram", external_id="2"))
+                await session.flush()
+                raise RuntimeError("this block is undone, the rest goes on")
+        except RuntimeError:
+            pass
+        assert await count() == 0  # nothing is visible before the unit commits
+    assert await count() == 1
+
+    try:
+        async with db.unit_of_work():
+            async with db.transaction() as session:
+                session.add(Resident(platform="telegram", external_id="3"))
+            raise RuntimeError("the whole unit is undone")
+    except RuntimeError:
+        pass
+    assert await count() == 1

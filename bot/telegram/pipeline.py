@@ -5,6 +5,12 @@ to handle differs (``polling``: one process, batches in arrival order; ``webhook
 processes, one person's rows oldest first under a lock), handling one row does not. A
 handler that fails is logged and the person gets a polite error text, never silence; a
 button press is always answered.
+
+What the core changes and the answer it gives are committed together (the core runs in a
+``Database.unit_of_work`` that also stores the answer on the inbox row). An update whose
+answer is stored is therefore never handled again: after a crash between that commit and
+the send, the next start sends the stored answer instead of running the core a second
+time on a state that already moved on.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from bot.telegram.transport import TelegramTransport
 from bot.transport import DeliveryError, PermanentFailure, RetryLater, TransientFailure
 from handlers.context import Context
 from handlers.core import Core
-from handlers.events import Event, Reply, Response
+from handlers.events import Event, Reply, Response, response_from_json, response_to_json
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -84,16 +90,32 @@ class UpdateHandler:
             log.exception("stored update %s cannot be read", key)
             return None
 
-    async def handle(self, event: Event) -> None:
-        """Run the core on ``event`` and answer; never raises (failures are logged)."""
+    async def handle(
+        self, event: Event, row_id: int | None = None, stored: dict[str, Any] | None = None
+    ) -> None:
+        """Run the core on ``event`` and answer; never raises (failures are logged).
+
+        ``row_id`` is the event's inbox row: the answer is stored on it in the core's own
+        transaction. ``stored`` is an answer stored by an earlier run that stopped before
+        sending it: it is sent again and the core is not run."""
+        if stored is not None:
+            response = response_from_json(stored)
+            await self._respond_safely(event, response)
+            return
         try:
-            response = await self.core.handle(event)
+            async with self.ctx.db.unit_of_work() as unit:
+                response = await self.core.handle(event)
+                if row_id is not None:
+                    await inbox.save_response(await unit.session(), row_id, response_to_json(response))
         except Exception:
             log.exception("handling an update failed", extra={"update_id": event.update_id})
             response = Response(
                 replies=[Reply(text=self.ctx.texts("app-error"))],
                 toast=self.ctx.texts("app-error-toast") if event.callback_id else None,
             )
+        await self._respond_safely(event, response)
+
+    async def _respond_safely(self, event: Event, response: Response) -> None:
         try:
             await self._respond(event, response)
         except Exception:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
@@ -156,30 +157,44 @@ class TelegramPolling:
         return rows
 
     async def _resume(self) -> None:
-        """Handle what was stored but not handled before the last stop."""
-        async with self.ctx.db.transaction() as session:
+        """Handle what was stored but not handled before the last stop.
+
+        An attempt is counted for a row only when it is started again, so a run stopped
+        early does not use up the attempts of rows it never reached; a row that keeps
+        killing the process is given up after ``MAX_ATTEMPTS`` starts."""
+        async with self.ctx.db.read() as session:
             rows = await inbox.pending(session, PLATFORM)
-            poisoned = [row.id for row in rows if row.attempts + 1 >= MAX_ATTEMPTS]
-            await inbox.count_attempts(session, [row.id for row in rows])
-            await inbox.mark(session, poisoned, status=inbox.FAILED, now=self.ctx.clock.now())
+            latest = await inbox.latest_answered(
+                session, PLATFORM, (row.person_key for row in rows if row.person_key)
+            )
         if rows:
             log.info("resuming %d stored update(s)", len(rows))
         for row in rows:
-            if row.id in poisoned:
+            if row.response is not None and latest.get(row.person_key or "", row.id) != row.id:
+                # Answered, and the person has moved on since: the answer is not sent again.
+                self._finished(row.id)
+                continue
+            if row.response is None and row.attempts + 1 >= MAX_ATTEMPTS:
+                async with self.ctx.db.transaction() as session:
+                    await inbox.mark(session, [row.id], status=inbox.FAILED, now=self.ctx.clock.now())
                 log.error("update %s failed %d times; giving up on it", row.update_key, MAX_ATTEMPTS)
                 continue
-            await self._dispatch(row)
+            async with self.ctx.db.transaction() as session:
+                await inbox.count_attempts(session, [row.id])
+            await self._dispatch(row, stored=row.response)
 
     # -- handling ----------------------------------------------------------------------------
 
-    async def _dispatch(self, row: InboxUpdate) -> None:
+    async def _dispatch(self, row: InboxUpdate, stored: dict[str, Any] | None = None) -> None:
         """Start handling one stored update (in arrival order; waits for a free slot)."""
         event = self.handler.read(row.update_key, row.payload)
         if event is None:
             self._finished(row.id)
             return
         await self._slots.acquire()
-        task = asyncio.create_task(self._handle(row.id, event), name=f"telegram-update-{row.update_key}")
+        task = asyncio.create_task(
+            self._handle(row.id, event, stored), name=f"telegram-update-{row.update_key}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
@@ -188,8 +203,8 @@ class TelegramPolling:
         self._slots.release()
         self._changed.set()
 
-    async def _handle(self, row_id: int, event: Event) -> None:
-        await self.handler.handle(event)
+    async def _handle(self, row_id: int, event: Event, stored: dict[str, Any] | None = None) -> None:
+        await self.handler.handle(event, row_id, stored)
         self.handled += 1
         self._finished(row_id)
         if self.on_handled is not None:

@@ -235,7 +235,7 @@ class TelegramWebhook:
                 row = await next_in_queue(session, PLATFORM, queue)
                 if row is None:
                     return
-                poisoned = row.attempts >= MAX_ATTEMPTS
+                poisoned = row.response is None and row.attempts >= MAX_ATTEMPTS
                 if poisoned:
                     await inbox.mark(session, [row.id], status=inbox.FAILED, now=self.ctx.clock.now())
                 else:
@@ -245,7 +245,7 @@ class TelegramWebhook:
                 continue
             event = self.handler.read(row.update_key, row.payload)
             if event is not None:
-                await self.handler.handle(event)
+                await self.handler.handle(event, row.id, row.response)
             async with self.ctx.db.transaction() as session:
                 await inbox.mark(session, [row.id], now=self.ctx.clock.now())
             self.handled += 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 11:09:23.556572
+Create Date: 2026-11-24 12:33:35.317243
 """
 from collections.abc import Sequence
 
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('received_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('handled_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox')),
     sa.UniqueConstraint('platform', 'update_key', name=op.f('uq_inbox_platform'))
     )

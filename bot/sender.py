@@ -60,7 +60,7 @@ class OutboxSender:
         ctx: Context,
         *,
         concurrency: int = 16,
-        lease_seconds: float = 60,
+        lease_seconds: float = 15,
         poll_seconds: float = 1.0,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,

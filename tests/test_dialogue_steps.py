@@ -378,3 +378,20 @@ async def test_edited_messages_are_left_alone(alice: ResidentChat, core: Core) -
     assert "не видит исправлений" in notice.text
     await alice.send("/help")
     assert QUESTIONS["description"] in alice.last_text
+
+
+async def test_a_skip_pressed_twice_on_the_place_keyboard_skips_only_the_place(
+    alice: ResidentChat, db: Database
+) -> None:
+    """«Пропустить» on the reply keyboard arrives as plain text. Pressed twice (the bot was
+    slow to answer), the second one reaches the photos step, whose own «Пропустить» is an
+    inline button: there the typed word is just text and skips nothing."""
+    await go_to(alice, "place")
+    await alice.send("Пропустить")
+    assert QUESTIONS["photos"] in alice.last_text
+    await alice.send("Пропустить")
+    assert QUESTIONS["phone"] not in alice.last_text
+    async with db.read() as session:
+        assert (await session.scalars(select(Dialogue.state))).one() == "photos"
+    await alice.click("Пропустить")
+    assert QUESTIONS["phone"] in alice.last_text

@@ -219,7 +219,13 @@ class ResidentDialogue:
         return state is State.PLACE or (state is State.PHONE and platform is Platform.TELEGRAM)
 
     def _label_payload(self, turn: Turn) -> str | None:
-        """Reply-keyboard buttons arrive as their label: map it to the button's meaning."""
+        """Reply-keyboard buttons arrive as their label: map it to the button's meaning.
+
+        Only at a step that shows a reply keyboard: elsewhere the buttons carry payloads,
+        and a label typed there is text (say, a «Пропустить» pressed twice on the previous
+        step's keyboard must not skip this step too)."""
+        if not self._has_keyboard(turn.state, turn.event.platform):
+            return None
         payload = self._nav_labels.get((turn.event.text or "").strip())
         if payload is None or payload.removeprefix("nav:") not in TABLE[turn.state].nav:
             return None

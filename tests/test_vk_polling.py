@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ratelimit import Limits, RateLimiter
 from bot.vk.polling import ts_key
+from bot.vk.transport import VkTransport
 from handlers.catalogue import Catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
@@ -157,6 +158,35 @@ async def test_an_event_stored_but_not_handled_is_handled_after_a_crash(
             await bot.settle()
         assert [e.text for e in healthy.seen] == ["яма на Советской"]
         assert shown(vk, ANNA) == ["Вы написали: яма на Советской"]
+
+
+class StalledTransport(VkTransport):
+    """Sends nothing: the process "dies" after the core committed, before the answer left."""
+
+    async def deliver(self, chat_id: str, reply: Reply, *, idempotency_key: str | None = None) -> list[str]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_an_answer_committed_but_not_sent_is_sent_after_a_crash_without_handling_again(
+    db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
+) -> None:
+    async with FakeVk() as vk:
+        first = echo_core(db, catalogue, texts, clock)
+        stalled = StalledTransport(vk_transport(vk).api)
+        async with running_vk_bot(vk, first, db, tmp_path, transport=stalled) as bot:
+            await vk.user_writes(ANNA, "яма на Советской")
+            await vk.wait_until(lambda: len(first.seen) == 1)
+            bot.runner.stop_grace = 0.0
+        assert shown(vk, ANNA) == []
+
+        second = echo_core(db, catalogue, texts, clock)
+        async with running_vk_bot(vk, second, db, tmp_path) as bot:
+            await bot.settle()
+        assert second.seen == []  # the core's change is not made twice
+        assert shown(vk, ANNA) == ["Вы написали: яма на Советской"]
+        async with db.read() as session:
+            assert await inbox_statuses(session) == ["handled"]
 
 
 async def test_error_6_under_load_loses_and_repeats_nothing(

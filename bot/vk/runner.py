@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.media import MediaRegistry
@@ -24,7 +24,7 @@ from bot.vk.api import VkApi, VkApiError, VkNetworkError
 from bot.vk.events import translate
 from bot.vk.polling import PLATFORM, LongPoller
 from bot.vk.transport import VkTransport, vk_media_fetcher
-from handlers.events import Event, Platform, Reply, Response
+from handlers.events import Event, Platform, Reply, Response, response_from_json, response_to_json
 from handlers.ordering import KeyedLock
 from storage import inbox
 from storage.db import Database
@@ -111,11 +111,9 @@ class VkRunner:
         ``max_attempts`` times without finishing is given up on (a poison event)."""
         async with self.db.transaction() as session:
             rows = await inbox.pending(session, PLATFORM)
-            poison = [row.id for row in rows if row.attempts >= self.max_attempts]
+            poison = [row.id for row in rows if row.response is None and row.attempts >= self.max_attempts]
             await inbox.mark(session, poison, status=inbox.FAILED, now=self.core.ctx.clock.now())
-            rows = [row for row in rows if row.attempts < self.max_attempts]
-            await inbox.count_attempts(session, (row.id for row in rows))
-        return rows
+        return [row for row in rows if row.id not in poison]
 
     async def stop(self, *, grace: float | None = None) -> None:
         """Stop polling; events being handled get ``grace`` seconds (``stop_grace``) to
@@ -143,17 +141,30 @@ class VkRunner:
 
     async def _dispatch(self, rows: list[InboxUpdate]) -> None:
         for row in rows:
-            task = asyncio.create_task(self._handle(row.id, row.person_key or row.update_key, row.payload))
+            key = row.person_key or row.update_key
+            task = asyncio.create_task(self._handle(row.id, key, row.payload, row.response, row.attempts))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, inbox_id: int, order_key: str, update: dict[str, object]) -> None:
+    async def _handle(
+        self,
+        inbox_id: int,
+        order_key: str,
+        update: dict[str, object],
+        stored: dict[str, Any] | None = None,
+        attempts: int = 0,
+    ) -> None:
         async with self._order.hold(order_key), self._slots:
             status = inbox.HANDLED
             try:
+                if attempts or stored is not None:
+                    # Started again after a stop: count it, so an event that keeps killing
+                    # the process is given up; events never started are not counted.
+                    async with self.db.transaction() as session:
+                        await inbox.count_attempts(session, [inbox_id])
                 event = translate(update)
                 if event is not None:
-                    await self._run(inbox_id, event)
+                    await self._run(inbox_id, event, stored)
             except Exception:
                 log.exception("vk event %s failed", inbox_id)
                 status = inbox.FAILED
@@ -163,10 +174,19 @@ class VkRunner:
             if self.on_handled is not None:
                 self.on_handled()
 
-    async def _run(self, inbox_id: int, event: Event) -> None:
-        if event.sender is not None and event.sender_name is None:
-            event = dataclasses.replace(event, sender_name=await self._name(int(event.sender.external_id)))
-        response = await self.core.handle(event)
+    async def _run(self, inbox_id: int, event: Event, stored: dict[str, Any] | None = None) -> None:
+        """Run the core and answer. The answer is stored with the change the core made, so
+        after a crash it is sent again (VK drops the repeat: the same ``random_id``) and the
+        event is never handled twice."""
+        if stored is not None:
+            response = response_from_json(stored)
+        else:
+            if event.sender is not None and event.sender_name is None:
+                name = await self._name(int(event.sender.external_id))
+                event = dataclasses.replace(event, sender_name=name)
+            async with self.db.unit_of_work() as unit:
+                response = await self.core.handle(event)
+                await inbox.save_response(await unit.session(), inbox_id, response_to_json(response))
         if event.callback_id is not None:
             await self._answer(event.callback_id, response)
         for index, reply in enumerate(response.replies):

@@ -38,10 +38,14 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         # Take over BEGIN from the driver so we can say IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # busy_timeout first: switching to WAL needs a lock, and a connection opened while
-        # another one writes must wait for it, not fail with "database is locked".
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL is a property of the file and stays once set. Switching needs an exclusive
+        # lock that can fail at once ("database is locked") while another connection
+        # writes, so switch only when the file is not in WAL yet (the first connection).
+        cursor.execute("PRAGMA journal_mode")
+        (mode,) = cursor.fetchone()
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

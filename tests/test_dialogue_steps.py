@@ -395,3 +395,18 @@ async def test_a_skip_pressed_twice_on_the_place_keyboard_skips_only_the_place(
         assert (await session.scalars(select(Dialogue.state))).one() == "photos"
     await alice.click("Пропустить")
     assert QUESTIONS["phone"] in alice.last_text
+
+
+async def test_an_inline_skip_pressed_twice_skips_only_its_own_step(
+    alice: ResidentChat, db: Database
+) -> None:
+    """The photos step's «Пропустить» is an inline button; pressed twice (the first answer
+    was slow), the second press reaches the phone step and must not skip it as well."""
+    await go_to(alice, "photos")
+    photos_question = alice.last
+    await alice.click("Пропустить", on=photos_question)
+    assert QUESTIONS["phone"] in alice.last_text
+    await alice.click("Пропустить", on=photos_question)
+    assert alice.last.toast is not None and "устарела" in alice.last.toast
+    async with db.read() as session:
+        assert (await session.scalars(select(Dialogue.state))).one() == "phone"

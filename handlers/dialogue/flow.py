@@ -124,6 +124,22 @@ def _rows(buttons: Sequence[Button], per_row: int) -> list[tuple[Button, ...]]:
     return [tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
 
 
+STEP_BOUND = frozenset({"nav:back", "nav:cancel", "nav:skip", "nav:done"})
+"""Navigation that means something different at every step: its buttons carry the step."""
+
+
+def _stamp(reply: Reply, state: State) -> Reply:
+    """Bind a reply's step navigation buttons to the step they are shown at
+    (``nav:skip@photos``), so a press meant for one step never acts on the next."""
+    if not reply.buttons:
+        return reply
+    rows = tuple(
+        tuple(replace(b, payload=f"{b.payload}@{state.value}") if b.payload in STEP_BOUND else b for b in row)
+        for row in reply.buttons
+    )
+    return replace(reply, buttons=rows)
+
+
 def _int(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
@@ -171,7 +187,7 @@ class ResidentDialogue:
             if not turn.forgotten and (turn.state.value != dialogue.state or turn.data != original):
                 dialogue.state = turn.state.value
                 dialogue.data = turn.data
-            return Response(replies=turn.replies, toast=turn.toast)
+            return Response(replies=[_stamp(r, turn.state) for r in turn.replies], toast=turn.toast)
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
@@ -185,6 +201,12 @@ class ResidentDialogue:
         if event.sender_name and turn.resident.name != event.sender_name[:128]:
             turn.resident.name = event.sender_name[:128]
         payload = event.payload
+        if payload is not None and payload.startswith("nav:") and "@" in payload:
+            payload, _, step = payload.partition("@")
+            if step != turn.state.value:
+                # «Пропустить» pressed twice: the second press belongs to the step before.
+                self._stale(turn)
+                return
         if payload is None and event.text and not event.media:
             payload = self._label_payload(turn)
         if payload is not None:

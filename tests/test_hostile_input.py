@@ -190,7 +190,15 @@ async def _bobs_peek(w: World) -> None:
     await forged(f"ap:{appeal_id}", chat="bob", by="bob")(w)
 
 
-async def _reply_to_staff(w: World) -> None:
+async def _reply_to_a_bot_message_of_no_appeal(w: World) -> None:
+    await w.agency.send("/help", from_user=w.staff)
+    help_message = await w.agency.expect_message(contains="Команды")
+    await w.agency.reply(help_message, "Яму заделали", from_user=w.staff)
+
+
+async def _reply_to_a_colleague(w: World) -> None:
+    await w.bot.delivered()
+    w.agency.read_all()  # the card's place and pin: what follows must be silence
     own = await w.agency.send("Коллеги, кто сегодня дежурит?", from_user=w.staff)
     await w.agency.reply(own, "Я дежурю", from_user=w.staff)
 
@@ -393,8 +401,14 @@ ROWS = [
         then=_bob_sees_nothing_of_alices,
     ),
     Row(
-        "reply-to-a-non-appeal", "desk", _reply_to_staff, "не относится ни к одному обращению", where="agency"
+        "reply-to-a-non-appeal",
+        "desk",
+        _reply_to_a_bot_message_of_no_appeal,
+        "не относится ни к одному обращению",
+        where="agency",
     ),
+    # Staff talking among themselves (privacy mode off): not the bot's business.
+    Row("reply-to-a-colleague", "desk", _reply_to_a_colleague, None, where="agency"),
     Row(
         "other-agencys-card",
         "desk",

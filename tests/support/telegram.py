@@ -184,6 +184,10 @@ class _ChatView:
     def unread(self) -> list[BotMessage]:
         return self.messages[self._seen :]
 
+    def read_all(self) -> None:
+        """Count everything the bot sent here so far as seen (before asserting silence)."""
+        self._seen = len(self.messages)
+
     async def expect_message(
         self,
         contains: str | None = None,
@@ -281,12 +285,18 @@ class Person(_ChatView):
         """Press the button labelled ``label``: an inline button (under ``message``, or the
         latest message that has one so labelled), else a button of the reply keyboard on
         screen (a contact request shares the person's own contact; a location request needs
-        ``location``). Refuses when nothing on screen is so labelled."""
+        ``location``). Refuses when nothing on screen is so labelled. Like a person, it
+        presses the newer of the two when both an older message's inline button and the
+        reply keyboard offer the label."""
         target = message or self._find_button(label)
-        if target is not None:
+        keyboard = self.current_keyboard()
+        keyboard_at = self._keyboard_message_id()
+        offered = any(button.get("text") == label for row in keyboard for button in row)
+        if target is not None and (
+            message is not None or not offered or keyboard_at is None or target.message_id > keyboard_at
+        ):
             self._last_query = self.tg.server.press_button(self.user, self.chat.id, target.message_id, label)
             return
-        keyboard = self.current_keyboard()
         for row in keyboard:
             for button in row:
                 if button.get("text") != label:
@@ -305,6 +315,16 @@ class Person(_ChatView):
             f"{self.name} sees no button {label!r}: inline {visible}, keyboard "
             f"{[[b.get('text') for b in row] for row in keyboard]}"
         )
+
+    def _keyboard_message_id(self) -> int | None:
+        """The message that put the current reply keyboard on screen."""
+        for message in reversed(self.chat.bot_messages()):
+            markup = message.get("_reply_markup") or {}
+            if "keyboard" in markup:
+                return int(message["message_id"])
+            if markup.get("remove_keyboard"):
+                return None
+        return None
 
     def current_keyboard(self) -> list[list[dict[str, Any]]]:
         """The reply keyboard on screen (the latest the bot sent and did not remove)."""

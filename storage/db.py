@@ -14,6 +14,8 @@ changes and the answer it gives are stored together, or not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
@@ -39,13 +41,6 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")
-        # WAL is a property of the file and stays once set. Switching needs an exclusive
-        # lock that can fail at once ("database is locked") while another connection
-        # writes, so switch only when the file is not in WAL yet (the first connection).
-        cursor.execute("PRAGMA journal_mode")
-        (mode,) = cursor.fetchone()
-        if str(mode).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -53,6 +48,18 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _use_wal(path: Path) -> None:
+    """Put the file in WAL mode, once, before any pool opens a connection.
+
+    WAL is a property of the file and stays once set. Switching takes an exclusive lock,
+    and two connections opening a fresh file at once can fail it immediately ("database is
+    locked", no busy wait): so it is done here, alone, and connections only use it."""
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
 
 
 class Database:
@@ -64,6 +71,7 @@ class Database:
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _use_wal(path)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs.update(pool_size=4, max_overflow=4, pool_timeout=600)

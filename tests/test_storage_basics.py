@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
+
 from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -67,3 +71,13 @@ async def test_a_unit_of_work_commits_its_transactions_together(db: Database) ->
     except RuntimeError:
         pass
     assert await count() == 1
+
+
+async def test_a_sqlite_file_is_in_wal_mode_before_any_connection(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "appeals.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        await database.dispose()

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from pathlib import Path
-
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 

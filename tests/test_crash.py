@@ -539,6 +539,12 @@ async def test_the_bot_survives_kills_mid_dialogue(
     for resident in paused:
         assert resident.pause_at is not None
         assert resident.reached == resident.pause_at, (resident.person.name, resident.reached)
+        # Coming back, the person reads the chat: after a crash the bot may have sent the
+        # question they are at once more (the latest stored answer is re-sent). It must be
+        # that question, nothing earlier or later.
+        repeated = resident.latest_screen()
+        assert repeated is None or repeated[0] == resident.pause_at, (resident.person.name, repeated)
+        resident._read = len(resident.person.messages)
         next_screen = await asyncio.wait_for(resident.step(resident.pause_at), 15)
         assert next_screen == resident.pause_at + 1, (resident.person.name, resident.pause_at, next_screen)
 

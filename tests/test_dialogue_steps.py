@@ -410,3 +410,19 @@ async def test_an_inline_skip_pressed_twice_skips_only_its_own_step(
     assert alice.last.toast is not None and "устарела" in alice.last.toast
     async with db.read() as session:
         assert (await session.scalars(select(Dialogue.state))).one() == "phone"
+
+
+async def test_the_description_sent_twice_is_not_taken_for_the_address(
+    alice: ResidentChat, db: Database
+) -> None:
+    """A slow answer makes people send the same text again: at the place step, a copy of
+    the description is a repeat, not an address."""
+    await go_to(alice, "description")
+    await alice.send(DESCRIPTION)
+    await alice.send(DESCRIPTION)
+    assert "Описание мы уже получили" in alice.last_text
+    assert QUESTIONS["place"] in alice.last_text
+    async with db.read() as session:
+        dialogue = (await session.scalars(select(Dialogue))).one()
+    assert dialogue.state == "place"
+    assert "address" not in dialogue.data

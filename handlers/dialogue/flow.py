@@ -619,7 +619,10 @@ class ResidentDialogue:
         if payload is not None or event.media or event.contact or not text or text == self._location_label:
             self._not_accepted(turn, payload, "resident-accepts-place")
             return
-        if len(text) < ADDRESS_MIN:
+        if text == data.get("description"):
+            # The description sent again (the answer to it was slow): not an address.
+            turn.say(Reply(self.t("resident-place-repeated-description")))
+        elif len(text) < ADDRESS_MIN:
             turn.say(Reply(self.t("resident-address-too-short")))
         elif len(text) > ADDRESS_MAX:
             turn.say(Reply(self.t("resident-address-too-long")))

@@ -3,7 +3,9 @@
 One unit of work per update owns the transaction: queries in ``storage`` never commit.
 On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` and, inside one process,
 units of work take turns on an asyncio lock, so writers queue instead of failing with
-"database is locked"; WAL keeps readers (``Database.read``) off that queue.
+"database is locked"; WAL keeps readers (``Database.read``) off that queue. The writers'
+statements run on the event loop's thread (``storage.sqlite_driver``), so the lock is held
+for the SQL alone, not for round trips to a driver thread.
 On PostgreSQL transactions run concurrently and order comes from row locks.
 
 ``Database.unit_of_work()`` groups every ``transaction()`` a task opens inside it into one
@@ -25,6 +27,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage import sqlite_driver
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -75,6 +79,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs.update(pool_size=4, max_overflow=4, pool_timeout=600)
+            kwargs["connect_args"] = {"async_creator_fn": sqlite_driver.connect}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)

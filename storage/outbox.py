@@ -19,9 +19,10 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import BindParameter
 
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -62,12 +63,47 @@ async def enqueue(
     return row
 
 
-def _blocks_chat(row: type[OutboxMessage], now: datetime) -> Any:
+def _blocks_chat(row: type[OutboxMessage], now: Any) -> Any:
     """A pending row holds its chat once it is due or has been tried (it waits for a retry)."""
     return and_(
         row.status == PENDING,
         or_(row.next_attempt_at <= now, row.last_error.is_not(None)),
     )
+
+
+def _build_claim() -> tuple[Any, Any]:
+    now: BindParameter[datetime] = bindparam("now")
+    earlier = aliased(OutboxMessage)
+    heads = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            OutboxMessage.platform.in_(bindparam("platforms", expanding=True)),
+            ~exists().where(
+                earlier.platform == OutboxMessage.platform,
+                earlier.chat_id == OutboxMessage.chat_id,
+                earlier.id < OutboxMessage.id,
+                _blocks_chat(earlier, now),
+            ),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+    lease = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+        .values(claimed_until=bindparam("until"))
+        .execution_options(synchronize_session=False)
+    )
+    return heads, lease
+
+
+_CLAIM_HEADS, _LEASE = _build_claim()
+"""Built once: the sender claims after every delivery, and building these statements (the
+aliased subquery above all) cost 4 % of the bot's CPU under load."""
 
 
 async def claim_due(
@@ -86,34 +122,11 @@ async def claim_due(
     (about 6 ms with 1,000,000 sent and 2,000 pending rows)."""
     if limit <= 0 or not platforms:
         return []
-    earlier = aliased(OutboxMessage)
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-            OutboxMessage.platform.in_(list(platforms)),
-            ~exists().where(
-                earlier.platform == OutboxMessage.platform,
-                earlier.chat_id == OutboxMessage.chat_id,
-                earlier.id < OutboxMessage.id,
-                _blocks_chat(earlier, now),
-            ),
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=OutboxMessage)
-    )
-    rows = list((await session.scalars(query)).all())
+    params = {"now": now, "platforms": list(platforms), "limit": limit}
+    rows = list((await session.scalars(_CLAIM_HEADS, params)).all())
     if rows:
         until = now + lease
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row in rows]))
-            .values(claimed_until=until)
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
         for row in rows:
             row.claimed_until = until
     return rows

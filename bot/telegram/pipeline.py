@@ -81,10 +81,14 @@ class UpdateHandler:
         self.reply_attempts = reply_attempts
         self.retry_cap = retry_cap
 
-    def read(self, key: str, payload: dict[str, Any]) -> Event | None:
-        """The event a stored update stands for (None: nothing to do, or unreadable)."""
+    def read(self, key: str, payload: dict[str, Any], update: Update | None = None) -> Event | None:
+        """The event a stored update stands for (None: nothing to do, or unreadable).
+
+        ``update``: the update the payload was made from, when it is at hand (just polled),
+        so it is not parsed a second time."""
         try:
-            update = Update.model_validate(payload, context={"bot": self.bot})
+            if update is None:
+                update = Update.model_validate(payload, context={"bot": self.bot})
             return to_event(update)
         except Exception:
             log.exception("stored update %s cannot be read", key)

@@ -133,8 +133,9 @@ class TelegramPolling:
                 continue
             offset = max(u.update_id for u in updates) + 1
             rows = await self._store(updates, offset)
+            polled = {str(u.update_id): u for u in updates}
             for row in rows:
-                await self._dispatch(row)
+                await self._dispatch(row, update=polled.get(row.update_key))
 
     async def _drop_webhook(self) -> None:
         """A webhook left from webhook mode makes getUpdates fail: remove it, keep its updates."""
@@ -185,9 +186,11 @@ class TelegramPolling:
 
     # -- handling ----------------------------------------------------------------------------
 
-    async def _dispatch(self, row: InboxUpdate, stored: dict[str, Any] | None = None) -> None:
+    async def _dispatch(
+        self, row: InboxUpdate, stored: dict[str, Any] | None = None, update: Update | None = None
+    ) -> None:
         """Start handling one stored update (in arrival order; waits for a free slot)."""
-        event = self.handler.read(row.update_key, row.payload)
+        event = self.handler.read(row.update_key, row.payload, update)
         if event is None:
             self._finished(row.id)
             return

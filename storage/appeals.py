@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -126,15 +126,19 @@ async def create_appeal(
     return appeal
 
 
+_COUNT_RECENT = select(
+    func.coalesce(func.sum(case((Appeal.created_at >= bindparam("hour_since"), 1), else_=0)), 0),
+    func.count(),
+).where(Appeal.resident_id == bindparam("resident_id"), Appeal.created_at >= bindparam("day_since"))
+"""Built once: the dialogue's flood check runs it when a draft starts and when it is sent."""
+
+
 async def count_recent(
     session: AsyncSession, resident_id: int, *, hour_since: datetime, day_since: datetime
 ) -> tuple[int, int]:
     """How many appeals the resident filed since ``hour_since`` and since ``day_since``."""
-    query = select(
-        func.coalesce(func.sum(case((Appeal.created_at >= hour_since, 1), else_=0)), 0),
-        func.count(),
-    ).where(Appeal.resident_id == resident_id, Appeal.created_at >= day_since)
-    row = (await session.execute(query)).one()
+    params = {"resident_id": resident_id, "hour_since": hour_since, "day_since": day_since}
+    row = (await session.execute(_COUNT_RECENT, params)).one()
     return int(row[0]), int(row[1])
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate
@@ -93,9 +93,18 @@ async def mark(session: AsyncSession, ids: Iterable[int], *, status: str = HANDL
         )
 
 
+_SAVE_RESPONSE = (
+    update(InboxUpdate)
+    .where(InboxUpdate.id == bindparam("row_id"))
+    .values(response=bindparam("response"))
+    .execution_options(synchronize_session=False)
+)
+"""Built once: it runs for every update handled."""
+
+
 async def save_response(session: AsyncSession, row_id: int, response: dict[str, Any]) -> None:
     """Keep the core's answer to a row, in the transaction of the change it made."""
-    await session.execute(update(InboxUpdate).where(InboxUpdate.id == row_id).values(response=response))
+    await session.execute(_SAVE_RESPONSE, {"row_id": row_id, "response": response})
 
 
 async def latest_answered(session: AsyncSession, platform: str, person_keys: Iterable[str]) -> dict[str, int]:

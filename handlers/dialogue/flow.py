@@ -653,6 +653,13 @@ class ResidentDialogue:
         if payload in ("nav:done", "nav:skip"):
             self._advance(turn)
             return
+        if payload is None and event.text and not event.media:
+            # Words typed here ("готово", "нет фото", more details) are not kept: say so
+            # and point at the button that moves on.
+            has_photos = "yes" if turn.data.get("photos") else "no"
+            turn.say(Reply(self.t("resident-photos-text-ignored", has_photos=has_photos)))
+            self._ask(turn)
+            return
         if payload is not None or not event.media or any(m.kind is not MediaKind.PHOTO for m in event.media):
             self._not_accepted(turn, payload, "resident-accepts-photos")
             return

@@ -293,8 +293,13 @@ class FakeVk:
         """A message the bot sent earlier (set the scene without running the bot)."""
         return self._store(peer_id, -GROUP_ID, text, keyboard=keyboard)
 
-    async def staff_replies(self, peer_id: int, from_id: int, to: Message, text: str) -> Message:
-        return await self.user_writes(peer_id, text, from_id=from_id, reply_to=to)
+    async def staff_replies(
+        self, peer_id: int, from_id: int, to: Message, text: str, *, photo: bytes | None = None
+    ) -> Message:
+        attachments = None
+        if photo is not None:
+            attachments = [{"type": "photo", "photo": self._photo_object(self._keep_photo(from_id, photo))}]
+        return await self.user_writes(peer_id, text, from_id=from_id, reply_to=to, attachments=attachments)
 
     async def user_presses(self, peer_id: int, label: str, *, from_id: int | None = None) -> Message | None:
         """Press a button by its label on the latest bot message that has it (inline

@@ -231,3 +231,14 @@ async def test_a_telegram_resident_is_answered_from_a_vk_conversation(
         answer = await anna.expect_message(f"Ответ по обращению № {appeal.number}")
         assert "Бригада выедет в четверг" in answer.text
         await agency.expect_edit(card, "дан ответ")
+
+        # A photo answered from VK reaches the Telegram resident as a photo, bytes and all.
+        patched = b"the patched road"
+        await vk.staff_replies(AGENCY_CONVERSATION, OFFICER, card, "Вот так теперь", photo=patched)
+        notice = await anna.expect_message("Вот так теперь")
+        assert notice.has_photo, "the staff photo crossed to Telegram"
+        assert tg.server.files[notice.photos[-1]["file_id"]][1] == patched
+        assert f"№ {appeal.number}" in notice.text
+        async with db.read() as session:
+            sources = sorted((await session.scalars(select(Attachment.source))).all())
+        assert sources == ["resident", "staff"], "the staff photo is kept with the appeal"

@@ -19,7 +19,7 @@ import copy
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
+from handlers.dialogue.my_appeals import MyAppeals
 from handlers.dialogue.validation import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -41,7 +42,7 @@ from handlers.forwarding import forward_new_appeal
 from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage import residents as resident_store
-from storage.models import OPEN_STATUSES, Appeal, AppealEvent, Dialogue, Resident
+from storage.models import Dialogue, Resident
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +99,6 @@ EDITABLE = {
     "phone": State.PHONE,
 }
 MUNICIPALITIES_PER_PAGE = 8
-APPEALS_PER_PAGE = 5
 DRAFT_KEYS = ("category", "municipality", "description", "address", "lat", "photos", "phone")
 
 
@@ -149,6 +149,7 @@ class ResidentDialogue:
         self.ctx = ctx
         self.t = ctx.texts
         self.followup = FollowUp(ctx)
+        self.my = MyAppeals(ctx)
         self._nav_labels = {
             self.t("resident-btn-back"): "nav:back",
             self.t("resident-btn-cancel"): "nav:cancel",
@@ -882,114 +883,23 @@ class ResidentDialogue:
                 await self._my_list(turn, page, edit=True)
         elif payload.startswith("ap:"):
             appeal_id = _int(payload[3:])
-            found = None
+            details = None
             if appeal_id is not None:
-                found = await appeal_store.get_with_history(turn.session, appeal_id, turn.resident.id)
-            if found is None:
+                details = await self.my.details(
+                    turn.session, turn.resident.id, appeal_id, in_draft=turn.state in DRAFT_STATES
+                )
+            if details is None:
                 self._stale(turn)
             else:
-                turn.say(self._details(turn, *found))
+                turn.say(details)
         else:
             return False
         return True
 
-    def _date(self, moment: datetime, *, with_time: bool = False) -> str:
-        local = moment.astimezone(self.ctx.catalogue.zone)
-        return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
-
-    def _status(self, status: str | None) -> str:
-        key = f"status-{status}"
-        return self.t(key) if self.t.has(key) else str(status)
-
-    def _topic(self, category_id: str) -> str:
-        category = self.ctx.catalogue.category(category_id)
-        return category.title if category else category_id
-
     async def _my_list(self, turn: Turn, page: int, *, edit: bool) -> None:
-        appeals, total = await appeal_store.list_for_resident(
-            turn.session, turn.resident.id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
-        )
-        pages = max(1, -(-total // APPEALS_PER_PAGE))
-        if total and page >= pages:  # the list shrank since the button was drawn
-            page = pages - 1
-            appeals, total = await appeal_store.list_for_resident(
-                turn.session, turn.resident.id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
-            )
-        back_row: list[Button] = []
-        if turn.state in DRAFT_STATES:
-            back_row.append(Button(self.t("resident-btn-resume"), "nav:resume"))
-        if not total:
-            buttons = ((Button(self.t("resident-btn-new"), "nav:new"), *back_row),)
-            turn.say(Reply(self.t("resident-my-empty"), buttons=buttons))
-            return
-        lines = [self.t("resident-my-title", total=total, page=page + 1, pages=pages)]
-        rows: list[tuple[Button, ...]] = []
-        for appeal in appeals:
-            status = self._status(appeal.status)
-            lines.append(
-                self.t(
-                    "resident-my-line",
-                    number=appeal.number,
-                    date=self._date(appeal.created_at),
-                    topic=self._topic(appeal.category_id),
-                    status=status,
-                )
-            )
-            rows.append(
-                (
-                    Button(
-                        self.t("resident-my-button", number=appeal.number, status=status), f"ap:{appeal.id}"
-                    ),
-                )
-            )
-        paging: list[Button] = []
-        if page > 0:
-            paging.append(Button(self.t("resident-btn-prev"), f"my:{page - 1}"))
-        if page < pages - 1:
-            paging.append(Button(self.t("resident-btn-more"), f"my:{page + 1}"))
-        paging.extend(back_row)
-        if paging:
-            rows.append(tuple(paging))
         edit_id = turn.event.message_id if edit and turn.event.payload else None
-        turn.say(Reply("\n".join(lines), buttons=tuple(rows), edit_message_id=edit_id))
-
-    def _details(self, turn: Turn, appeal: Appeal, events: Sequence[AppealEvent]) -> Reply:
-        municipality = self.ctx.catalogue.municipality(appeal.municipality_id)
-        parts = [
-            self.t(
-                "resident-details",
-                number=appeal.number,
-                topic=self._topic(appeal.category_id),
-                municipality=municipality.name if municipality else "—",
-                date=self._date(appeal.created_at, with_time=True),
-                status=self._status(appeal.status),
-                description=appeal.description,
-            )
-        ]
-        if appeal.address:
-            parts.append(self.t("resident-details-address", address=appeal.address))
-        elif appeal.latitude is not None:
-            parts.append(self.t("resident-details-location"))
-        if events:
-            parts.append(self.t("resident-details-history"))
-            for item in events:
-                if item.kind == "created":
-                    what = self.t("resident-history-created")
-                elif item.to_status:
-                    what = self.t("resident-history-status", status=self._status(item.to_status))
-                else:
-                    what = self.t("resident-history-other", kind=item.kind)
-                parts.append(
-                    self.t("resident-history-line", date=self._date(item.at, with_time=True), what=what)
-                )
-        rows: list[tuple[Button, ...]] = []
-        if appeal.status in OPEN_STATUSES:
-            rows.append((Button(self.t("resident-btn-add"), f"add:{appeal.id}"),))
-        nav = [Button(self.t("resident-btn-to-list"), "my:0")]
-        if turn.state in DRAFT_STATES:
-            nav.append(Button(self.t("resident-btn-resume"), "nav:resume"))
-        rows.append(tuple(nav))
-        return Reply("\n".join(parts), buttons=tuple(rows))
+        in_draft = turn.state in DRAFT_STATES
+        turn.say(await self.my.page(turn.session, turn.resident.id, page, in_draft=in_draft, edit_id=edit_id))
 
     # -- /forget -----------------------------------------------------------------------------
 

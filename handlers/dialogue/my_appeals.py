@@ -1,0 +1,132 @@
+"""/my: the resident's appeals a page at a time, and one appeal with its history.
+
+What the resident sees, and the two reads behind it. The dialogue routes ``my:<page>`` and
+``ap:<appeal id>`` here; the buttons drawn lead back to it (``nav:new``, ``nav:resume``,
+``add:<appeal id>`` for :class:`handlers.followup.FollowUp`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Context
+from handlers.events import Button, Reply
+from storage import appeals as appeal_store
+from storage.models import OPEN_STATUSES, Appeal, AppealEvent
+
+APPEALS_PER_PAGE = 5
+
+
+class MyAppeals:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.t = ctx.texts
+
+    async def page(
+        self, session: AsyncSession, resident_id: int, page: int, *, in_draft: bool, edit_id: str | None
+    ) -> Reply:
+        """One page of the list (the last one if the list shrank since the button was drawn).
+
+        ``in_draft``: the resident has a draft open, so a button leads back to it.
+        ``edit_id``: the message to redraw instead of sending a new one."""
+        appeals, total = await appeal_store.list_for_resident(
+            session, resident_id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
+        )
+        pages = max(1, -(-total // APPEALS_PER_PAGE))
+        if total and page >= pages:
+            page = pages - 1
+            appeals, total = await appeal_store.list_for_resident(
+                session, resident_id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
+            )
+        back_row: list[Button] = []
+        if in_draft:
+            back_row.append(Button(self.t("resident-btn-resume"), "nav:resume"))
+        if not total:
+            buttons = ((Button(self.t("resident-btn-new"), "nav:new"), *back_row),)
+            return Reply(self.t("resident-my-empty"), buttons=buttons)
+        lines = [self.t("resident-my-title", total=total, page=page + 1, pages=pages)]
+        rows: list[tuple[Button, ...]] = []
+        for appeal in appeals:
+            status = self._status(appeal.status)
+            lines.append(
+                self.t(
+                    "resident-my-line",
+                    number=appeal.number,
+                    date=self._date(appeal.created_at),
+                    topic=self._topic(appeal.category_id),
+                    status=status,
+                )
+            )
+            label = self.t("resident-my-button", number=appeal.number, status=status)
+            rows.append((Button(label, f"ap:{appeal.id}"),))
+        paging: list[Button] = []
+        if page > 0:
+            paging.append(Button(self.t("resident-btn-prev"), f"my:{page - 1}"))
+        if page < pages - 1:
+            paging.append(Button(self.t("resident-btn-more"), f"my:{page + 1}"))
+        paging.extend(back_row)
+        if paging:
+            rows.append(tuple(paging))
+        return Reply("\n".join(lines), buttons=tuple(rows), edit_message_id=edit_id)
+
+    async def details(
+        self, session: AsyncSession, resident_id: int, appeal_id: int, *, in_draft: bool
+    ) -> Reply | None:
+        """The resident's own appeal with its history; None for anyone else's, or none."""
+        found = await appeal_store.get_with_history(session, appeal_id, resident_id)
+        if found is None:
+            return None
+        return self._details(*found, in_draft=in_draft)
+
+    def _details(self, appeal: Appeal, events: Sequence[AppealEvent], *, in_draft: bool) -> Reply:
+        municipality = self.ctx.catalogue.municipality(appeal.municipality_id)
+        parts = [
+            self.t(
+                "resident-details",
+                number=appeal.number,
+                topic=self._topic(appeal.category_id),
+                municipality=municipality.name if municipality else "—",
+                date=self._date(appeal.created_at, with_time=True),
+                status=self._status(appeal.status),
+                description=appeal.description,
+            )
+        ]
+        if appeal.address:
+            parts.append(self.t("resident-details-address", address=appeal.address))
+        elif appeal.latitude is not None:
+            parts.append(self.t("resident-details-location"))
+        if events:
+            parts.append(self.t("resident-details-history"))
+            for item in events:
+                if item.kind == "created":
+                    what = self.t("resident-history-created")
+                elif item.to_status:
+                    what = self.t("resident-history-status", status=self._status(item.to_status))
+                else:
+                    what = self.t("resident-history-other", kind=item.kind)
+                parts.append(
+                    self.t("resident-history-line", date=self._date(item.at, with_time=True), what=what)
+                )
+        rows: list[tuple[Button, ...]] = []
+        if appeal.status in OPEN_STATUSES:
+            rows.append((Button(self.t("resident-btn-add"), f"add:{appeal.id}"),))
+        nav = [Button(self.t("resident-btn-to-list"), "my:0")]
+        if in_draft:
+            nav.append(Button(self.t("resident-btn-resume"), "nav:resume"))
+        rows.append(tuple(nav))
+        return Reply("\n".join(parts), buttons=tuple(rows))
+
+    def _date(self, moment: datetime, *, with_time: bool = False) -> str:
+        local = moment.astimezone(self.ctx.catalogue.zone)
+        return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+
+    def _status(self, status: str | None) -> str:
+        key = f"status-{status}"
+        return self.t(key) if self.t.has(key) else str(status)
+
+    def _topic(self, category_id: str) -> str:
+        category = self.ctx.catalogue.category(category_id)
+        return category.title if category else category_id

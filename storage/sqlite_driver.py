@@ -9,8 +9,10 @@ hold per write transaction, of which the SQL itself is tens of microseconds).
 Here a statement runs inline instead, unless it can wait on another process: ``BEGIN``
 (``BEGIN IMMEDIATE`` waits up to ``busy_timeout`` for another process's writer) still goes
 through the thread, so the loop never sleeps in SQLite. After it, this connection holds the
-write lock and, in WAL mode, nothing it runs waits for anyone. Use it for the write engine
-only: long reads (reports, digests) belong on the thread.
+write lock and, in WAL mode, nothing it runs waits for anyone. ``COMMIT`` runs inline too:
+with ``synchronous=NORMAL`` it syncs nothing, except the automatic checkpoint every ~1,000
+pages of WAL (one fsync, milliseconds). Use it for the write engine only: long reads
+(reports, digests) belong on the thread.
 
 It relies on aiosqlite's internals (``_execute``, the work queue and its thread);
 pyproject pins the aiosqlite minor version.

@@ -483,11 +483,11 @@ class ResidentDialogue:
         else:
             turn.say(self._idle_menu(self.t("resident-accepts-idle")))
 
-    def _not_accepted(self, turn: Turn, payload: str | None, key: str) -> None:
+    def _not_accepted(self, turn: Turn, payload: str | None, key: str, **args: Any) -> None:
         if payload is not None:
             self._stale(turn)
             return
-        turn.say(Reply(self.t(key)))
+        turn.say(Reply(self.t(key, **args)))
         self._ask(turn)
 
     # -- topic -------------------------------------------------------------------------------
@@ -658,8 +658,7 @@ class ResidentDialogue:
             # Words typed here ("готово", "нет фото", more details) are not kept: say so
             # and point at the button that moves on.
             has_photos = "yes" if turn.data.get("photos") else "no"
-            turn.say(Reply(self.t("resident-photos-text-ignored", has_photos=has_photos)))
-            self._ask(turn)
+            self._not_accepted(turn, payload, "resident-photos-text-ignored", has_photos=has_photos)
             return
         if payload is not None or not event.media or any(m.kind is not MediaKind.PHOTO for m in event.media):
             self._not_accepted(turn, payload, "resident-accepts-photos")

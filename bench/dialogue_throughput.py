@@ -141,14 +141,11 @@ def press(server: FakeTelegram, chat: FakeChat, label: str) -> None:
     """Press ``label`` as a person would: on the bot's latest message if it carries an
     inline button so labelled, else on the reply keyboard (typing the label). An older
     message's button would be stale: navigation buttons belong to the step they were shown at."""
-    for message in reversed(chat.history):
-        if message.get("from", {}).get("id") != BOT_ID:
-            continue
-        if find_inline_button(message, label):
-            server.press_button(chat.user, chat.id, message["message_id"], label)  # type: ignore[arg-type]
-            return
-        break
-    server.send_message(chat.user, label)  # type: ignore[arg-type]
+    latest = next((m for m in reversed(chat.history) if m.get("from", {}).get("id") == BOT_ID), None)
+    if latest is not None and find_inline_button(latest, label):
+        server.press_button(chat.user, chat.id, latest["message_id"], label)  # type: ignore[arg-type]
+    else:
+        server.send_message(chat.user, label)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import BindParameter
+from sqlalchemy.sql.expression import BindParameter, ColumnElement, Select, Update
 
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -63,7 +63,7 @@ async def enqueue(
     return row
 
 
-def _blocks_chat(row: type[OutboxMessage], now: Any) -> Any:
+def _blocks_chat(row: type[OutboxMessage], now: BindParameter[datetime]) -> ColumnElement[bool]:
     """A pending row holds its chat once it is due or has been tried (it waits for a retry)."""
     return and_(
         row.status == PENDING,
@@ -71,7 +71,7 @@ def _blocks_chat(row: type[OutboxMessage], now: Any) -> Any:
     )
 
 
-def _build_claim() -> tuple[Any, Any]:
+def _build_claim() -> tuple[Select[OutboxMessage], Update]:
     now: BindParameter[datetime] = bindparam("now")
     earlier = aliased(OutboxMessage)
     heads = (

@@ -29,6 +29,16 @@ CHAT_OFFSET = 2_000_000_000
 GROUP_ID = 123456
 TOKEN = "vk-test-token"
 MAX_TEXT = 4096
+"""messages.send (dev.vk.com/ru/method/messages.send): longer texts are error 914."""
+MAX_ATTACHMENTS = 10
+"""messages.send: ``attachment``, at most 10 objects (more: error 100, an invalid parameter)."""
+INLINE_ROWS, INLINE_BUTTONS = 6, 10
+NORMAL_ROWS, NORMAL_BUTTONS = 10, 40
+ROW_WIDTH = 5
+MAX_LABEL = 40
+MAX_PAYLOAD = 255
+WIDE_BUTTONS = ("location", "vkpay", "open_app", "open_link")
+"""The keyboard limits of dev.vk.com, "Клавиатура для ботов"; see ``_check_keyboard``."""
 PHOTO_SIZES = (("s", 75, 56), ("m", 130, 97), ("x", 604, 453), ("y", 807, 605))
 
 ERRORS = {
@@ -565,6 +575,8 @@ class FakeVk:
             raise VkError(100, "message is empty or invalid")
         if len(text) > MAX_TEXT:
             raise VkError(914)
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise VkError(100, f"attachment: at most {MAX_ATTACHMENTS}")
         keyboard = self._check_keyboard(params["keyboard"]) if "keyboard" in params else None
         for attachment in attachments:
             if attachment.startswith("photo"):
@@ -662,48 +674,55 @@ class FakeVk:
         return [self._photo_object(photo)]
 
     def _check_keyboard(self, raw: str) -> dict[str, Any]:
+        """Refuse what VK refuses, with error 911 ("Keyboard format is invalid").
+
+        dev.vk.com, "Клавиатура для ботов" (/ru/api/bots/development/keyboard): a standard
+        keyboard is at most 5 × 10 with at most 40 buttons, an inline one at most 5 × 6
+        with at most 10 buttons; a label up to 40 characters; a payload up to 255
+        characters (counted here in bytes, the stricter reading) and JSON; location,
+        vkpay, open_app and open_link buttons take a whole row; ``one_time`` is for
+        standard keyboards only."""
         try:
             keyboard = json.loads(raw)
             rows = keyboard["buttons"]
         except (ValueError, KeyError, TypeError):
             raise VkError(911, "keyboard is not JSON") from None
         inline = bool(keyboard.get("inline"))
-        if inline and len(rows) > 6:
-            raise VkError(911, "inline keyboard: more than 6 rows")
-        if not inline and len(rows) > 10:
-            raise VkError(911, "keyboard: more than 10 rows")
+        if inline and "one_time" in keyboard:
+            raise VkError(911, "one_time is not allowed on an inline keyboard")
+        max_rows, max_buttons = (INLINE_ROWS, INLINE_BUTTONS) if inline else (NORMAL_ROWS, NORMAL_BUTTONS)
+        if len(rows) > max_rows:
+            raise VkError(911, f"more than {max_rows} rows")
         count = 0
         for row in rows:
-            if not row or len(row) > 5:
-                raise VkError(911, "a row holds 1 to 5 buttons")
+            if not row or len(row) > ROW_WIDTH:
+                raise VkError(911, f"a row holds 1 to {ROW_WIDTH} buttons")
             for button in row:
                 count += 1
                 action = button.get("action") or {}
                 kind = action.get("type")
-                if kind not in ("text", "callback", "location", "open_link", "vkpay", "open_app"):
+                if kind not in ("text", "callback", *WIDE_BUTTONS):
                     raise VkError(911, f"unknown button type {kind!r}")
                 if kind in ("text", "callback", "open_link"):
                     label = action.get("label")
-                    if not label or len(label) > 40:
-                        raise VkError(911, "label is 1 to 40 characters")
+                    if not isinstance(label, str) or not 1 <= len(label) <= MAX_LABEL:
+                        raise VkError(911, f"label is 1 to {MAX_LABEL} characters")
                 if kind == "open_link" and not action.get("link"):
                     raise VkError(911, "open_link needs a link")
-                if kind == "location" and len(row) > 1:
-                    raise VkError(911, "a location button takes a whole row")
+                if kind in WIDE_BUTTONS and len(row) > 1:
+                    raise VkError(911, f"a {kind} button takes a whole row")
                 if kind == "location" and inline:
                     raise VkError(911, "location buttons are not allowed inline here")
                 payload = action.get("payload")
                 if payload is not None:
-                    if len(payload.encode()) > 255:
-                        raise VkError(911, "payload is longer than 255 bytes")
+                    if len(payload.encode()) > MAX_PAYLOAD:
+                        raise VkError(911, f"payload is longer than {MAX_PAYLOAD} bytes")
                     try:
                         json.loads(payload)
                     except ValueError:
                         raise VkError(911, "payload is not JSON") from None
-        if not inline and count > 40:
-            raise VkError(911, "keyboard: more than 40 buttons")
-        if inline and count > 30:
-            raise VkError(911, "inline keyboard: more than 30 buttons")
+        if count > max_buttons:
+            raise VkError(911, f"more than {max_buttons} buttons")
         return dict(keyboard)
 
     # -- HTTP: long poll, uploads, files -----------------------------------------------

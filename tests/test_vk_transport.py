@@ -47,10 +47,10 @@ async def test_inline_buttons_are_callback_buttons_with_our_payload() -> None:
         assert vk.updates[-1]["object"]["payload"] == {"p": "cat:housing"}
 
 
-async def test_a_long_list_fits_one_keyboard_by_sharing_rows() -> None:
+async def test_ten_choices_share_rows_to_fit_one_inline_keyboard() -> None:
     async with FakeVk() as vk:
         transport = vk_transport(vk)
-        districts = [f"Район {n}" for n in range(1, 13)]
+        districts = [f"Район {n}" for n in range(1, 11)]
         await transport.deliver(
             str(RESIDENT),
             Reply(
@@ -60,10 +60,76 @@ async def test_a_long_list_fits_one_keyboard_by_sharing_rows() -> None:
         )
         await transport.api.close()
 
-    message = vk.last_bot_message(RESIDENT)
+    [message] = vk.bot_messages(RESIDENT)
     assert message.keyboard is not None
     assert len(message.keyboard["buttons"]) <= 6
     assert message.labels() == districts
+
+
+async def test_an_eleventh_inline_button_goes_on_under_a_second_message() -> None:
+    """VK's inline keyboard holds at most 10 buttons (the topic question of the example
+    catalogue has 9 topics, «Назад» and «Отмена»): the rest follows, never error 911."""
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        topics = [Button(f"Тема {n}", payload=f"t:{n}") for n in range(9)]
+        rows = [tuple(topics[i : i + 2]) for i in range(0, 9, 2)]
+        nav = (Button("Назад", payload="nav:back"), Button("Отмена", payload="nav:cancel"))
+        ids = await transport.deliver(str(RESIDENT), Reply(text="Выберите тему", buttons=(*rows, nav)))
+        await transport.api.close()
+
+    first, more = vk.bot_messages(RESIDENT)
+    assert len(ids) == 2
+    assert (first.text, more.text) == ("Выберите тему", "Ещё варианты:")
+    assert first.labels() + more.labels() == [b.text for b in topics] + ["Назад", "Отмена"]
+    for message in (first, more):
+        assert message.keyboard is not None
+        assert len(message.buttons()) <= 10 and len(message.keyboard["buttons"]) <= 6
+
+
+async def test_a_payload_vk_would_refuse_is_a_bad_request_before_anything_is_sent() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        reply = Reply(text="Выберите", buttons=((Button("Длинная", payload="x" * 250),),))
+        with pytest.raises(PermanentFailure) as failure:
+            await transport.deliver(str(RESIDENT), reply)
+        await transport.api.close()
+
+    assert failure.value.reason == "bad_request"
+    assert vk.method_calls("messages.send") == []
+
+
+async def test_wide_buttons_stand_alone_and_long_rows_are_cut() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        row = tuple(Button(f"{n}", payload=f"n:{n}") for n in range(7))
+        link = Button("Госуслуги", url="https://gosuslugi.ru")
+        await transport.deliver(str(RESIDENT), Reply(text="Оцените", buttons=((row[0], link, *row[1:]),)))
+        await transport.api.close()
+
+    message = vk.last_bot_message(RESIDENT)
+    assert message.keyboard is not None
+    assert [[b["action"].get("label") for b in r] for r in message.keyboard["buttons"]] == [
+        ["0"],
+        ["Госуслуги"],
+        ["1", "2", "3", "4", "5"],
+        ["6"],
+    ]
+
+
+async def test_more_than_ten_photos_go_in_several_messages() -> None:
+    async with FakeVk() as vk:
+        transport = vk_transport(vk)
+        for n in range(12):
+            await vk.user_sends_photo(RESIDENT, f"photo {n}".encode())
+        photos = [f"photo{p.owner_id}_{p.id}_{p.access_key}" for p in vk.photos.values()]
+        media = tuple(Media(MediaKind.PHOTO, Platform.VK, ref) for ref in photos)
+        await transport.deliver(str(RESIDENT), Reply(text="Фото к обращению", photos=media))
+        await transport.api.close()
+
+    album, last = vk.bot_messages(RESIDENT)
+    assert (album.text, len(album.attachments)) == ("", 10)
+    assert (last.text, len(last.attachments)) == ("Фото к обращению", 2)
+    assert album.attachments + last.attachments == photos
 
 
 async def test_more_buttons_than_one_keyboard_holds_go_on_in_further_messages() -> None:
@@ -76,9 +142,9 @@ async def test_more_buttons_than_one_keyboard_holds_go_on_in_further_messages() 
         await transport.api.close()
 
     sent = vk.bot_messages(RESIDENT)
-    assert len(ids) == len(sent) == 2
-    assert [m.text for m in sent] == ["Выберите", "Ещё варианты:"]
-    assert sent[0].labels() + sent[1].labels() == options
+    assert len(ids) == len(sent) == 5, "ten buttons an inline keyboard"
+    assert [m.text for m in sent] == ["Выберите"] + ["Ещё варианты:"] * 4
+    assert [label for m in sent for label in m.labels()] == options
 
 
 async def test_a_location_request_is_a_normal_keyboard_and_contact_buttons_are_dropped() -> None:

@@ -18,7 +18,14 @@ from bot.media import MediaFetcher, MediaRegistry, MediaUnavailable
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
 from bot.vk.api import VkApi, VkApiError, VkNetworkError
 from bot.vk.events import is_conversation, unpack_callback
-from bot.vk.render import empty_keyboard, html_to_text, keyboards, split_text
+from bot.vk.render import (
+    Unrenderable,
+    attachment_groups,
+    empty_keyboard,
+    html_to_text,
+    keyboards,
+    split_text,
+)
 from handlers.events import Media, MediaKind, Platform, Reply
 from handlers.texts import Texts
 
@@ -61,14 +68,20 @@ class VkTransport:
         if reply.edit_message_id is not None:
             await self._edit(peer_id, reply)
             return [reply.edit_message_id]
-        attachments = [await self._attachment(peer_id, media) for media in reply.photos[:10]]
+        try:
+            inline = keyboards(reply.buttons, inline=True)
+            normal = keyboards(reply.keyboard, inline=False)
+        except Unrenderable as exc:
+            raise PermanentFailure("bad_request", str(exc)) from exc
         text = html_to_text(reply.text)
         parts = split_text(text) if text else []
-        inline = keyboards(reply.buttons, inline=True)
-        normal = keyboards(reply.keyboard, inline=False)
         messages: list[dict[str, Any]] = [{"message": part} for part in parts] or [{}]
-        if attachments:
-            messages[0]["attachment"] = attachments
+        groups = attachment_groups(reply.photos)
+        if groups:
+            # At most ten attachments a message: earlier groups go alone, the last with the text.
+            uploaded = [[await self._attachment(peer_id, media) for media in group] for group in groups]
+            messages[0]["attachment"] = uploaded[-1]
+            messages[:0] = [{"attachment": group} for group in uploaded[:-1]]
         if inline:
             messages[-1]["keyboard"] = inline[0].to_json()
             more = self.texts("vk-more-options")
@@ -137,7 +150,12 @@ class VkTransport:
 
     async def _edit(self, peer_id: int, reply: Reply) -> None:
         text = html_to_text(reply.text)
-        inline = keyboards(reply.buttons, inline=True)
+        try:
+            inline = keyboards(reply.buttons, inline=True)
+        except Unrenderable as exc:
+            raise PermanentFailure("bad_request", str(exc)) from exc
+        if len(inline) > 1:
+            raise PermanentFailure("bad_request", "an edit can show one keyboard, these buttons need more")
         id_param = "conversation_message_id" if is_conversation(peer_id) else "message_id"
         params: dict[str, Any] = {"peer_id": peer_id, id_param: reply.edit_message_id, "message": text[:4096]}
         params["keyboard"] = inline[0].to_json() if inline else json.dumps({"inline": True, "buttons": []})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -107,6 +108,16 @@ class VkChat:
                 f"no message with {contains!r} in {self.peer_id}; unread: {unread}"
             ) from None
         return found[0]
+
+    async def labels_on_screen(self, *, settle: float = 0.3) -> list[str]:
+        """Every button label from the last expected message on: a screen may take several
+        messages when its buttons do not fit one keyboard. Waits ``settle`` seconds for
+        the rest of the screen to arrive, and marks it read."""
+        await asyncio.sleep(settle)
+        start = max(self._seen - 1, 0)
+        messages = self.messages[start:]
+        self._seen = start + len(messages)
+        return [label for message in messages for label in message.labels()]
 
     async def expect_edit(self, message: Message, contains: str, *, within: float = 5.0) -> None:
         try:

@@ -253,6 +253,7 @@ class FakeVk:
         attachments: list[dict[str, Any]] | None = None,
         geo: tuple[float, float] | None = None,
         reply_to: Message | None = None,
+        action: dict[str, Any] | None = None,
     ) -> Message:
         from_id = from_id if from_id is not None else peer_id
         if peer_id > CHAT_OFFSET and from_id == peer_id:
@@ -275,6 +276,8 @@ class FakeVk:
         }
         if payload is not None:
             obj["payload"] = payload
+        if action is not None:
+            obj["action"] = action
         if geo is not None:
             obj["geo"] = {"type": "point", "coordinates": {"latitude": geo[0], "longitude": geo[1]}}
         if reply_to is not None:
@@ -298,6 +301,12 @@ class FakeVk:
         }
         await self._push("message_new", {"message": obj, "client_info": client_info})
         return message
+
+    async def bot_added_to(self, peer_id: int, *, by: int) -> Message:
+        """Someone adds the community to a conversation: VK writes a service message
+        (``action.type`` ``chat_invite_user``, the community as the member, negative)."""
+        action = {"type": "chat_invite_user", "member_id": -GROUP_ID}
+        return await self.user_writes(peer_id, "", from_id=by, action=action)
 
     def bot_said(self, peer_id: int, text: str, *, keyboard: dict[str, Any] | None = None) -> Message:
         """A message the bot sent earlier (set the scene without running the bot)."""

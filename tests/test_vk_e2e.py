@@ -4,6 +4,7 @@ conversation serves as an agency chat for a Telegram resident."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -245,3 +246,28 @@ async def test_a_telegram_resident_is_answered_from_a_vk_conversation(
         async with db.read() as session:
             sources = sorted((await session.scalars(select(Attachment.source))).all())
         assert sources == ["resident", "staff"], "the staff photo is kept with the appeal"
+
+
+async def test_added_to_a_vk_conversation_the_bot_says_the_peer_id_for_the_catalogue(
+    database_url: str, vk_agency_catalogue: Catalogue, clock: FrozenClock
+) -> None:
+    stranger_chat = 2_000_000_077
+    async with FakeVk() as vk, running_app(database_url, vk_agency_catalogue, clock, vk):
+        await vk.bot_added_to(stranger_chat, by=OFFICER)
+        intro = await VkChat(vk, stranger_chat).expect("не подключён")
+        assert f"vk:{stranger_chat}" in intro.text, "the id to put in the catalogue"
+        assert "<code>" not in intro.text
+
+        await vk.bot_added_to(AGENCY_CONVERSATION, by=OFFICER)
+        await VkChat(vk, AGENCY_CONVERSATION).expect("Команды бота обращений")
+
+        # Someone else joining a conversation is not the bot joining it: no second intro
+        # before the answer to the command that follows.
+        await vk.user_writes(
+            stranger_chat, "", from_id=OFFICER, action={"type": "chat_invite_user", "member_id": 77}
+        )
+        await vk.user_writes(stranger_chat, "/help", from_id=OFFICER)
+        await vk.wait_for_bot_messages(stranger_chat, 2)
+        await asyncio.sleep(0.3)
+        assert len(vk.bot_messages(stranger_chat)) == 2
+        assert len(vk.bot_messages(AGENCY_CONVERSATION)) == 1

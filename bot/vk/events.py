@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.desk import BOT_ADDED
 from handlers.events import (
     ChatKind,
     ChatRef,
@@ -94,12 +95,40 @@ def translate(update: dict[str, Any]) -> Event | None:
     obj = update.get("object") or {}
     update_id = update_key(update)
     if kind == "message_new":
-        return _message(obj.get("message") or {}, update_id, edited=False)
+        message = obj.get("message") or {}
+        if _bot_invited(message, update.get("group_id")):
+            return _bot_added(message, update_id)
+        return _message(message, update_id, edited=False)
     if kind == "message_edit":
         return _message(obj, update_id, edited=True)
     if kind == "message_event":
         return _callback(obj, update_id)
     return None
+
+
+def _bot_invited(message: dict[str, Any], group_id: Any) -> bool:
+    """Our community was just added to a conversation (VK writes a service message with
+    ``action.type == "chat_invite_user"`` and the community's id, negative, as the member)."""
+    action = message.get("action")
+    if not isinstance(action, dict) or action.get("type") != "chat_invite_user":
+        return False
+    member = action.get("member_id")
+    return isinstance(member, int) and isinstance(group_id, int) and member == -group_id
+
+
+def _bot_added(message: dict[str, Any], update_id: str) -> Event | None:
+    peer_id = int(message.get("peer_id", 0))
+    if not is_conversation(peer_id):
+        return None
+    from_id = int(message.get("from_id", 0))
+    chat, chat_kind = _chat(peer_id)
+    return Event(
+        chat=chat,
+        chat_kind=chat_kind,
+        sender=PersonRef(Platform.VK, str(from_id)) if from_id > 0 else None,
+        payload=BOT_ADDED,
+        update_id=update_id,
+    )
 
 
 def _chat(peer_id: int) -> tuple[ChatRef, ChatKind]:

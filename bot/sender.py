@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
+from bot import fallback
 from bot.transport import PermanentFailure, RetryLater, TransientFailure, Transport
 from handlers import delivery
 from handlers.context import Context
@@ -232,7 +233,9 @@ class OutboxSender:
             return
         self.stats.attempted += 1
         try:
-            message_ids = await transport.deliver(row.chat_id, reply, idempotency_key=f"outbox:{row.id}")
+            message_ids = await fallback.deliver(
+                transport, self.ctx, row.chat_id, reply, idempotency_key=f"outbox:{row.id}"
+            )
         except RetryLater as exc:
             self.stats.rate_limited += 1
             await self._retry_later(row, exc)

@@ -108,6 +108,9 @@ class Dialogue(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    typed_choices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(), default=None)
+    """What each number means when a screen had to be sent as plain text with numbered
+    choices (``handlers.typed_choices``); forgotten at the resident's next message."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

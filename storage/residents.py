@@ -8,7 +8,9 @@ worker processes handling the same person take turns (SQLite is serialised by
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,3 +76,22 @@ async def get_or_create(
     resident, dialogue = found
     dialogue.state = initial_state
     return resident, dialogue
+
+
+async def set_typed_choices(
+    session: AsyncSession, person: PersonRef, choices: list[dict[str, Any]] | None
+) -> bool:
+    """Store what typed numbers mean on ``person``'s dialogue row; False if ``person`` has
+    none (not a resident: a staff or admin chat)."""
+    resident_id = (
+        select(Resident.id)
+        .where(Resident.platform == person.platform.value, Resident.external_id == person.external_id)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Dialogue)
+        .where(Dialogue.resident_id == resident_id)
+        .values(typed_choices=choices)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -277,6 +277,9 @@ class FakeTelegram:
         self.callback_answers: dict[str, dict[str, Any]] = {}
         """callback_query id → the answerCallbackQuery params (toast text, show_alert)."""
         self.commands: list[dict[str, Any]] = []
+        self.refuse: Callable[[str, dict[str, Any]], str | None] | None = None
+        """A rule Telegram might add one day: (method, params) → the description of a
+        400 Bad Request to refuse the call with (None: accept)."""
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_allowed: list[str] | None = None
@@ -742,6 +745,9 @@ class FakeTelegram:
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            refusal = self.refuse(method, params) if self.refuse is not None else None
+            if refusal is not None:
+                raise ApiError(400, refusal)
             result = await handler(params, uploads)
             for delay in self._delays:
                 if delay[0] == method and delay[1] in (None, call_chat):

@@ -20,6 +20,7 @@ import json
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,9 @@ class FakeVk:
         self.event_answers: list[dict[str, Any]] = []
         self.forbidden: set[int] = set()
         self.pending_events: dict[str, tuple[int, int]] = {}
+        self.refuse_send: Callable[[dict[str, str]], int | None] | None = None
+        """A rule VK might add one day: ``messages.send`` parameters → an error code to
+        refuse them with (None: accept)."""
         self._faults: dict[str, deque[Fault]] = {}
         self._events: list[dict[str, Any]] = []
         self._first_ts = 1
@@ -587,6 +591,8 @@ class FakeVk:
         if len(attachments) > MAX_ATTACHMENTS:
             raise VkError(100, f"attachment: at most {MAX_ATTACHMENTS}")
         keyboard = self._check_keyboard(params["keyboard"]) if "keyboard" in params else None
+        if self.refuse_send is not None and (code := self.refuse_send(params)) is not None:
+            raise VkError(code)
         for attachment in attachments:
             if attachment.startswith("photo"):
                 try:

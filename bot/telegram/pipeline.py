@@ -24,6 +24,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.types import Update
 
+from bot import fallback
 from bot.telegram.translate import person_key, to_event
 from bot.telegram.transport import TelegramTransport
 from bot.transport import DeliveryError, PermanentFailure, RetryLater, TransientFailure
@@ -137,7 +138,9 @@ class UpdateHandler:
                 log.warning("callback answer failed: %s", error)
         for reply in response.replies:
             try:
-                await self._with_retries(partial(self.transport.deliver, event.chat.chat_id, reply))
+                await self._with_retries(
+                    partial(fallback.deliver, self.transport, self.ctx, event.chat.chat_id, reply)
+                )
             except PermanentFailure as error:
                 log.info("reply not delivered: %s", error.reason)
                 return

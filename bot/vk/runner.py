@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot import fallback
 from bot.config import Settings
 from bot.media import MediaRegistry
 from bot.ratelimit import VK_LIMITS, RateLimiter
@@ -205,7 +206,9 @@ class VkRunner:
         failures = rate_limited = 0
         while True:
             try:
-                return await self.transport.deliver(chat_id, reply, idempotency_key=key)
+                return await fallback.deliver(
+                    self.transport, self.core.ctx, chat_id, reply, idempotency_key=key
+                )
             except RetryLater as exc:
                 rate_limited += 1
                 if rate_limited > self.rate_limit_retries:

@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import typed_choices
 from handlers.context import Context
 from handlers.dialogue.my_appeals import MyAppeals
 from handlers.dialogue.validation import (
@@ -168,6 +169,10 @@ class ResidentDialogue:
             return Response(replies=[Reply(self.t("guard-edited"))])
         async with self.ctx.db.transaction() as session:
             resident, dialogue = await resident_store.get_or_create(session, event.sender)
+            if dialogue.typed_choices is not None:
+                # The last screen went out as plain text: a number typed now is its button.
+                event = typed_choices.resolve(event, dialogue.typed_choices)
+                dialogue.typed_choices = None
             if resident.blocked_at is not None:
                 return Response(replies=[Reply(self.t("resident-blocked"))])
             payload = event.payload

@@ -66,3 +66,17 @@ delivery-alert-message-appeal =
 
 # How the admin alert names a chat: the agency's name when the chat is an agency's.
 delivery-chat-agency = { $agency } ({ $chat })
+
+# A screen the platform refused, sent again as plain text (handlers.typed_choices).
+plain-choices-intro = Кнопки не удалось показать. Чтобы выбрать, отправьте номер:
+plain-choice = { $number } — { $label }
+plain-link = { $label }: { $url }
+plain-empty = Не удалось показать сообщение. Отправьте /start, чтобы продолжить.
+
+# To the admin chats, once per screen and reason.
+plain-alert =
+    ⚠️ <b>Экран не показан жителю</b>
+    Платформа: { $platform }
+    Экран: { $screen }
+    Причина: { $why }
+    Житель получил его простым текстом, варианты — номерами.

@@ -5,9 +5,12 @@ It listens on 127.0.0.1 (a free port) and answers ``/bot<token>/<method>`` and
 multipart with ``attach://`` files, JSON-encoded fields such as ``reply_markup``), and
 ``{"ok": true, "result": ...}`` / ``{"ok": false, "error_code": ..., "description": ...}``
 out. It is strict where Telegram is: HTML must use Telegram's tags, nested and closed, with
-``&`` escaped; text is 1..4096 characters after entity parsing, a caption at most 1024,
-``callback_data`` 1..64 bytes, an album 2..10 items; unknown chats, blocked users and groups
-the bot was removed from fail as they do for real.
+``&`` escaped; every documented limit (text 1..4096 characters after entity parsing, a
+caption at most 1024, ``callback_data`` 1..64 bytes, an album 2..10 items, a toast 200
+characters, downloads up to 20 MB, photo uploads up to 10 MB, commands and placeholders)
+is kept, each with its source beside it (the constants below); unknown chats, blocked
+users and groups the bot was removed from fail as they do for real. Telegram publishes no
+limit on the number of buttons, so none is enforced here.
 
 It also plays the other side: people and chats (:meth:`FakeTelegram.user`,
 :meth:`FakeTelegram.group`), and what they do (``send_message``, ``press_button``, ...), each
@@ -75,6 +78,28 @@ _JSON_FIELDS = frozenset(
     }
 )
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+# Telegram's documented limits (core.telegram.org/bots/api), each where it is enforced:
+TEXT_LIMIT = 4096
+"""sendMessage, editMessageText: "text ... 1-4096 characters after entities parsing"."""
+CAPTION_LIMIT = 1024
+"""sendPhoto, InputMediaPhoto: "caption ... 0-1024 characters after entities parsing"."""
+ALBUM_MIN, ALBUM_MAX = 2, 10
+"""sendMediaGroup: "media ... must include 2-10 items"."""
+CALLBACK_DATA_BYTES = 64
+"""InlineKeyboardButton: "callback_data ... 1-64 bytes"."""
+TOAST_LIMIT = 200
+"""answerCallbackQuery: "text ... 0-200 characters"."""
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+"""getFile: "bots can download files of up to 20MB in size"."""
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+"""sendPhoto: "The photo must be at most 10 MB in size"."""
+PLACEHOLDER_LIMIT = 64
+"""ReplyKeyboardMarkup, ForceReply: "input_field_placeholder ... 1-64 characters"."""
+COMMAND_LIMIT, COMMAND_DESCRIPTION_LIMIT = 32, 256
+"""BotCommand: "command ... 1-32 characters. Can contain only lowercase English letters,
+digits and underscores"; "description ... 1-256 characters"."""
+_COMMAND = re.compile(rf"[a-z0-9_]{{1,{COMMAND_LIMIT}}}")
 
 # -- Telegram's HTML -----------------------------------------------------------------
 
@@ -999,7 +1024,16 @@ class FakeTelegram:
                 await task
 
     async def _m_setMyCommands(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
-        self.commands = list(params.get("commands") or [])
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        for command in commands:
+            name, description = str(command.get("command", "")), str(command.get("description", ""))
+            if not _COMMAND.fullmatch(name):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= COMMAND_DESCRIPTION_LIMIT:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands = list(commands)
         return True
 
     async def _m_getUpdates(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
@@ -1050,7 +1084,7 @@ class FakeTelegram:
 
     async def _m_sendMessage(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         chat = self._target(params)
-        raw, plain = self._text(params, "text", limit=4096, required=True)
+        raw, plain = self._text(params, "text", limit=TEXT_LIMIT, required=True)
         return _public(self._bot_message(chat, params, text=plain, _html=raw))
 
     def _photo(self, value: Any, uploads: dict[str, bytes]) -> list[dict[str, Any]]:
@@ -1060,6 +1094,8 @@ class FakeTelegram:
             data = uploads.get(value.removeprefix("attach://"))
             if data is None:
                 raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            if len(data) > PHOTO_UPLOAD_LIMIT:
+                raise ApiError(400, "Bad Request: photo is too big")
             return self._photo_sizes(data)
         if value.startswith(("http://", "https://")):
             return [{"file_id": value, "file_unique_id": "url", "width": 800, "height": 600, "_url": value}]
@@ -1070,7 +1106,7 @@ class FakeTelegram:
 
     async def _m_sendPhoto(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         chat = self._target(params)
-        raw, plain = self._text(params, "caption", limit=1024, required=False)
+        raw, plain = self._text(params, "caption", limit=CAPTION_LIMIT, required=False)
         photo = self._photo(params.get("photo"), uploads)
         message = self._bot_message(chat, params, photo=photo, caption=plain or None, _html=raw or None)
         return _public(message)
@@ -1078,14 +1114,14 @@ class FakeTelegram:
     async def _m_sendMediaGroup(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         chat = self._target(params)
         media = params.get("media")
-        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+        if not isinstance(media, list) or not ALBUM_MIN <= len(media) <= ALBUM_MAX:
             raise ApiError(400, "Bad Request: wrong number of media files")
         group_id = f"bmg{next(self._media_groups)}"
         results = []
         for item in media:
             if item.get("type") != "photo":
                 raise ApiError(400, "Bad Request: unsupported media type in this test server")
-            raw, plain = self._text(item, "caption", limit=1024, required=False)
+            raw, plain = self._text(item, "caption", limit=CAPTION_LIMIT, required=False)
             photo = self._photo(item.get("media"), uploads)
             message = self._bot_message(
                 chat,
@@ -1122,7 +1158,7 @@ class FakeTelegram:
         _chat, message = self._editable(params)
         if "text" not in message:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        raw, plain = self._text(params, "text", limit=4096, required=True)
+        raw, plain = self._text(params, "text", limit=TEXT_LIMIT, required=True)
         markup = params.get("reply_markup")
         if markup is not None:
             _check_markup(markup)
@@ -1165,7 +1201,7 @@ class FakeTelegram:
                 400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
             )
         text = params.get("text")
-        if isinstance(text, str) and len(text) > 200:
+        if isinstance(text, str) and len(text) > TOAST_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
         self.callback_answers[query_id] = params
@@ -1180,6 +1216,8 @@ class FakeTelegram:
         if not isinstance(file_id, str) or file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
         unique, data = self.files[file_id]
+        if len(data) > DOWNLOAD_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": unique,
@@ -1274,10 +1312,14 @@ def _check_markup(markup: Any) -> None:
                 if not button.get("text"):
                     raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
                 data = button.get("callback_data")
-                if data is not None and not 1 <= len(data.encode()) <= 64:
+                if data is not None and not 1 <= len(data.encode()) <= CALLBACK_DATA_BYTES:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-                if data is None and not button.get("url"):
+                url = button.get("url")
+                if data is None and not url:
                     raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+                if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
+                    # InlineKeyboardButton: "url: HTTP or tg:// URL to be opened".
+                    raise ApiError(400, "Bad Request: inline keyboard button URL is invalid")
     elif "keyboard" in markup:
         for row in markup["keyboard"]:
             for button in row:
@@ -1285,6 +1327,9 @@ def _check_markup(markup: Any) -> None:
                     raise ApiError(400, "Bad Request: keyboard button text is empty")
     elif not (markup.get("remove_keyboard") or markup.get("force_reply")):
         raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    placeholder = markup.get("input_field_placeholder")
+    if placeholder is not None and not 1 <= len(str(placeholder)) <= PLACEHOLDER_LIMIT:
+        raise ApiError(400, "Bad Request: input field placeholder is too long")
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiogram import Bot
@@ -14,7 +14,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+)
 
 from bot.telegram.transport import make_bot
 from tests.fake_telegram import BOT_ID, EntityError, FakeTelegram, parse_html
@@ -169,3 +176,102 @@ async def test_files_round_trip(server: FakeTelegram, bot: Bot) -> None:
 def _photo_id(server: FakeTelegram) -> str:
     file_id, _unique = server._store_file(b"\x89PNG fake", prefix="photo")
     return file_id
+
+
+def _markup(**button: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="кнопка", **button)]])
+
+
+def _album(server: FakeTelegram, count: int) -> list[InputMediaPhoto]:
+    return [InputMediaPhoto(media=_photo_id(server)) for _ in range(count)]
+
+
+def _big_file(server: FakeTelegram, size: int) -> str:
+    file_id, _unique = server._store_file(b"\0" * size, prefix="document")
+    return file_id
+
+
+Call = Callable[[FakeTelegram, Bot, bool], Awaitable[object]]
+"""One documented limit: the call just within it (False) or just beyond it (True)."""
+
+LIMITS: dict[str, tuple[Call, str]] = {
+    "text 4096 characters after entities": (
+        lambda s, b, beyond: b.send_message(1001, "<b>" + "а" * (4096 + beyond) + "</b>", parse_mode="HTML"),
+        "message is too long",
+    ),
+    "caption 1024 characters": (
+        lambda s, b, beyond: b.send_photo(1001, _photo_id(s), caption="п" * (1024 + beyond)),
+        "caption is too long",
+    ),
+    "callback_data 64 bytes": (
+        lambda s, b, beyond: b.send_message(
+            1001, "т", reply_markup=_markup(callback_data="д" * 32 + "x" * beyond)
+        ),
+        "BUTTON_DATA_INVALID",
+    ),
+    "album of at most 10": (
+        lambda s, b, beyond: b.send_media_group(1001, _album(s, 10 + beyond)),
+        "wrong number of media",
+    ),
+    "album of at least 2": (
+        lambda s, b, beyond: b.send_media_group(1001, _album(s, 2 - beyond)),
+        "wrong number of media",
+    ),
+    "downloads up to 20 MB": (
+        lambda s, b, beyond: b.get_file(_big_file(s, 20 * 1024 * 1024 + beyond)),
+        "file is too big",
+    ),
+    "photo uploads up to 10 MB": (
+        lambda s, b, beyond: b.send_photo(
+            1001, BufferedInputFile(b"\0" * (10 * 1024 * 1024 + beyond), "p.jpg")
+        ),
+        "photo is too big",
+    ),
+    "link buttons open http(s) or tg:// only": (
+        lambda s, b, beyond: b.send_message(
+            1001, "т", reply_markup=_markup(url="ftp://x.ru" if beyond else "https://x.ru")
+        ),
+        "URL is invalid",
+    ),
+    "input field placeholder 64 characters": (
+        lambda s, b, beyond: b.send_message(
+            1001, "т", reply_markup=ForceReply(force_reply=True, input_field_placeholder="п" * (64 + beyond))
+        ),
+        "placeholder is too long",
+    ),
+    "command 1-32 lowercase letters, digits, _": (
+        lambda s, b, beyond: b.set_my_commands(
+            [BotCommand(command="Start" if beyond else "start_1", description="старт")]
+        ),
+        "BOT_COMMAND_INVALID",
+    ),
+    "command description 256 characters": (
+        lambda s, b, beyond: b.set_my_commands(
+            [BotCommand(command="start", description="о" * (256 + beyond))]
+        ),
+        "BOT_COMMAND_DESCRIPTION_INVALID",
+    ),
+}
+
+
+@pytest.mark.parametrize("limit", list(LIMITS))
+async def test_telegram_refuses_what_is_beyond_each_documented_limit(
+    server: FakeTelegram, bot: Bot, limit: str
+) -> None:
+    call, error = LIMITS[limit]
+    server.user(1001, "Алиса")
+    await call(server, bot, False)
+    shown = len(server.chats[1001].bot_messages())
+    with pytest.raises(TelegramBadRequest, match=error):
+        await call(server, bot, True)
+    assert len(server.chats[1001].bot_messages()) == shown, "nothing beyond the limit is shown"
+
+
+async def test_a_toast_of_at_most_200_characters(server: FakeTelegram, bot: Bot) -> None:
+    alice = server.user(1001, "Алиса")
+    sent = await bot.send_message(1001, "т", reply_markup=_markup(callback_data="x"))
+    first = server.press_button(alice, 1001, sent.message_id, "кнопка")
+    second = server.press_button(alice, 1001, sent.message_id, "кнопка")
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query(first, text="т" * 201)
+    assert await bot.answer_callback_query(second, text="т" * 200)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
+from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.desk_ops import (
     Actor,
@@ -243,16 +244,23 @@ class Desk:
         if not allowed(Action.ANSWER, appeal.status):
             return Response([Reply(self._refuse_status(appeal), reply_to=here)])
         text = (event.text or "").strip()
-        photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
-        if not text and not photos:
+        if not text and not event.media:
             return Response([Reply(texts("desk-refuse-empty-answer"), reply_to=here)])
         resident = await q.resident(session, appeal.resident_id)
         chat = resident_chat(resident)
         if chat is None:
             return Response([Reply(texts("desk-refuse-resident-gone"), reply_to=here)])
+        stuck = stranded(event.media, chat.platform)
+        if stuck:
+            kinds = ", ".join(sorted({texts(f"media-kind-{m.kind.value}") for m in stuck}))
+            return Response([Reply(texts("desk-refuse-media", kinds=kinds), reply_to=here)])
+        photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
+        files = tuple(m for m in event.media if m.kind is not MediaKind.PHOTO)
         agency = card.agency_name(self.ctx.catalogue, texts, appeal.agency_id)
         notice = Reply(
-            texts("desk-notice-answer", number=appeal.number, agency=agency, text=text), photos=photos
+            texts("desk-notice-answer", number=appeal.number, agency=agency, text=text),
+            photos=photos,
+            files=files,
         )
         await queue(
             self.ctx,

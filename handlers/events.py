@@ -98,6 +98,8 @@ class Media:
     ref: str
     unique_id: str | None = None
     url: str | None = None
+    name: str | None = None
+    """The file's name where the platform gives one (a document's), for uploads elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,10 @@ class Reply:
     remove_keyboard: bool = False
     photos: tuple[Media, ...] = ()
     """Sent before the text: one photo, or an album of up to ten."""
+    files: tuple[Media, ...] = ()
+    """Any other media (documents, video, voice, audio, animations, video notes, stickers),
+    each sent as its own message after the photos and before the text; a lone file carries
+    the text as its caption where it fits."""
     location: Location | None = None
     """Sent after the text as a map pin."""
     reply_to: str | None = None

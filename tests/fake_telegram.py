@@ -58,6 +58,13 @@ SENDING_METHODS = frozenset(
         "sendPhoto",
         "sendMediaGroup",
         "sendLocation",
+        "sendDocument",
+        "sendVideo",
+        "sendVoice",
+        "sendAudio",
+        "sendAnimation",
+        "sendVideoNote",
+        "sendSticker",
         "editMessageText",
         "editMessageReplyMarkup",
     }
@@ -78,6 +85,19 @@ _JSON_FIELDS = frozenset(
     }
 )
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_FILE_EXTRA: dict[str, dict[str, Any]] = {
+    "sticker": {"type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False},
+    "voice": {"duration": 3},
+    "video": {"duration": 3, "width": 640, "height": 480},
+    "video_note": {"duration": 3, "length": 240},
+    "audio": {"duration": 3},
+    "animation": {"duration": 3, "width": 320, "height": 240},
+    "document": {"file_name": "file.pdf"},
+}
+"""The fields the Bot API's objects require besides the file ids (Bot API, "Available types")."""
+_FILE_FIELDS = frozenset(
+    {"photo", "document", "video", "voice", "audio", "animation", "video_note", "sticker"}
+)
 
 # Telegram's documented limits (core.telegram.org/bots/api), each where it is enforced:
 TEXT_LIMIT = 4096
@@ -530,30 +550,26 @@ class FakeTelegram:
         return messages
 
     def send_media(
-        self, sender: FakeUser, kind: str, *, chat_id: int | None = None, caption: str | None = None
+        self,
+        sender: FakeUser,
+        kind: str,
+        *,
+        chat_id: int | None = None,
+        caption: str | None = None,
+        reply_to: int | None = None,
+        data: bytes | None = None,
     ) -> dict[str, Any]:
         """A sticker, voice, video, video_note, audio, animation or document."""
         chat = self._chat_for(sender, chat_id)
-        file_id, unique = self._store_file(b"\x00media:" + kind.encode(), prefix=kind)
+        file_id, unique = self._store_file(data or b"\x00media:" + kind.encode(), prefix=kind)
         base: dict[str, Any] = {"file_id": file_id, "file_unique_id": unique}
-        extra: dict[str, dict[str, Any]] = {
-            "sticker": {
-                "type": "regular",
-                "width": 512,
-                "height": 512,
-                "is_animated": False,
-                "is_video": False,
-            },
-            "voice": {"duration": 3},
-            "video": {"duration": 3, "width": 640, "height": 480},
-            "video_note": {"duration": 3, "length": 240},
-            "audio": {"duration": 3},
-            "animation": {"duration": 3, "width": 320, "height": 240},
-            "document": {"file_name": "file.pdf"},
-        }
+        extra = _FILE_EXTRA
         if kind not in extra:
             raise ValueError(f"unknown media kind {kind!r}")
-        message = self._new_message(chat, sender, caption=caption, **{kind: base | extra[kind]})
+        content: dict[str, Any] = {kind: base | extra[kind]}
+        if reply_to is not None:
+            content["reply_to_message"] = self._replied(chat, reply_to)
+        message = self._new_message(chat, sender, caption=caption, **content)
         self._push({"message": message})
         return message
 
@@ -1143,6 +1159,53 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: wrong latitude or longitude")
         return _public(self._bot_message(chat, params, location={"latitude": lat, "longitude": lon}))
 
+    def _sent_file(self, kind: str, params: dict[str, Any], uploads: dict[str, bytes]) -> dict[str, Any]:
+        """The file sent as ``kind``: an upload (``attach://``) is stored, a ``file_id`` must be
+        one Telegram knows (Bot API, "Sending files": by file_id, by URL, or multipart)."""
+        value = params.get(kind)
+        if not isinstance(value, str) or not value:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if value.startswith("attach://"):
+            data = uploads.get(value.removeprefix("attach://"))
+            if data is None:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            file_id, unique = self._store_file(data, prefix=kind)
+            return {"file_id": file_id, "file_unique_id": unique} | _FILE_EXTRA[kind]
+        if value not in self.files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        return {"file_id": value, "file_unique_id": self.files[value][0]} | _FILE_EXTRA[kind]
+
+    async def _send_file(self, kind: str, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        chat = self._target(params)
+        captioned = kind not in ("video_note", "sticker")  # sendVideoNote, sendSticker: no caption
+        if not captioned and params.get("caption") is not None:
+            raise ApiError(400, f"Bad Request: {kind} can't have a caption")
+        raw, plain = self._text(params, "caption", limit=1024, required=False)
+        item = self._sent_file(kind, params, uploads)
+        message = self._bot_message(chat, params, caption=plain or None, _html=raw or None, **{kind: item})
+        return _public(message)
+
+    async def _m_sendDocument(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("document", params, uploads)
+
+    async def _m_sendVideo(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("video", params, uploads)
+
+    async def _m_sendVoice(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("voice", params, uploads)
+
+    async def _m_sendAudio(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("audio", params, uploads)
+
+    async def _m_sendAnimation(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("animation", params, uploads)
+
+    async def _m_sendVideoNote(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("video_note", params, uploads)
+
+    async def _m_sendSticker(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        return await self._send_file("sticker", params, uploads)
+
     def _editable(self, params: dict[str, Any]) -> tuple[FakeChat, dict[str, Any]]:
         chat = self._target(params)
         message = (
@@ -1288,7 +1351,7 @@ def _decode(key: str, value: str) -> Any:
         return json.loads(value)
     if value in ("true", "false"):
         return value == "true"
-    if key in {"text", "caption", "callback_data", "file_id", "callback_query_id", "url"}:
+    if key in {"text", "caption", "callback_data", "file_id", "callback_query_id", "url"} | _FILE_FIELDS:
         return value
     if _NUMBER.fullmatch(value):
         return float(value) if "." in value else int(value)

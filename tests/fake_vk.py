@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import secrets
 import time
 from collections import deque
@@ -111,6 +112,18 @@ class Photo:
     data: bytes
 
 
+@dataclass
+class Doc:
+    """A document or voice message VK keeps (docs.save; or one a person attached)."""
+
+    owner_id: int
+    id: int
+    access_key: str
+    data: bytes
+    title: str
+    type: str = "doc"
+
+
 class FakeVk:
     """``async with FakeVk() as vk:`` starts it on 127.0.0.1 at a free port (``vk.base``)."""
 
@@ -122,6 +135,8 @@ class FakeVk:
         self.history: dict[int, list[Message]] = {}
         self.users: dict[int, tuple[str, str]] = {}
         self.photos: dict[str, Photo] = {}
+        self.docs: dict[str, Doc] = {}
+        self._doc_ids = itertools.count(650000000)
         self.uploads: dict[str, tuple[int, bytes]] = {}
         self.event_answers: list[dict[str, Any]] = []
         self.forbidden: set[int] = set()
@@ -154,6 +169,7 @@ class FakeVk:
         app.router.add_get("/longpoll/{group}", self._long_poll)
         app.router.add_post("/upload/{token}", self._upload)
         app.router.add_get("/photos/{name}", self._photo_file)
+        app.router.add_get("/docs/{name}", self._doc_file)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -317,12 +333,39 @@ class FakeVk:
         return self._store(peer_id, -GROUP_ID, text, keyboard=keyboard)
 
     async def staff_replies(
-        self, peer_id: int, from_id: int, to: Message, text: str, *, photo: bytes | None = None
+        self,
+        peer_id: int,
+        from_id: int,
+        to: Message,
+        text: str,
+        *,
+        photo: bytes | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Message:
-        attachments = None
+        attachments = list(attachments or [])
         if photo is not None:
-            attachments = [{"type": "photo", "photo": self._photo_object(self._keep_photo(from_id, photo))}]
+            attachments.append(
+                {"type": "photo", "photo": self._photo_object(self._keep_photo(from_id, photo))}
+            )
         return await self.user_writes(peer_id, text, from_id=from_id, reply_to=to, attachments=attachments)
+
+    def doc_attachment(self, owner_id: int, data: bytes, title: str) -> dict[str, Any]:
+        """A document as it arrives in a message (``url`` where its bytes are)."""
+        return {"type": "doc", "doc": self._doc_object(self._keep_doc(owner_id, data, title))}
+
+    def video_attachment(self, owner_id: int) -> dict[str, Any]:
+        """A video as it arrives in a message: VK gives a community no file to download."""
+        return {
+            "type": "video",
+            "video": {"id": 456239017, "owner_id": owner_id, "title": "video", "access_key": "k"},
+        }
+
+    def doc_bytes(self, attachment: str) -> tuple[Doc, bytes]:
+        """The document behind ``doc{owner}_{id}[_{key}]`` (checks the access key)."""
+        parts = attachment.removeprefix("doc").split("_")
+        doc = self.docs[f"{parts[0]}_{parts[1]}"]
+        assert len(parts) < 3 or parts[2] == doc.access_key, "wrong access key"
+        return doc, doc.data
 
     async def user_presses(self, peer_id: int, label: str, *, from_id: int | None = None) -> Message | None:
         """Press a button by its label on the latest bot message that has it (inline
@@ -434,6 +477,28 @@ class FakeVk:
         photo = Photo(owner_id=owner_id, id=next(self._photo_ids), access_key=secrets.token_hex(5), data=data)
         self.photos[f"{owner_id}_{photo.id}"] = photo
         return photo
+
+    def _keep_doc(self, owner_id: int, data: bytes, title: str, type_: str = "doc") -> Doc:
+        doc = Doc(owner_id, next(self._doc_ids), secrets.token_hex(5), data, title, type_)
+        self.docs[f"{owner_id}_{doc.id}"] = doc
+        return doc
+
+    def _doc_object(self, doc: Doc) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "id": doc.id,
+            "owner_id": doc.owner_id,
+            "access_key": doc.access_key,
+            "title": doc.title,
+            "size": len(doc.data),
+            "ext": doc.title.rsplit(".", 1)[-1] if "." in doc.title else "",
+            "url": f"{self.base}/docs/{doc.owner_id}_{doc.id}",
+        }
+        if doc.type == "audio_message":
+            obj = {k: obj[k] for k in ("id", "owner_id", "access_key")} | {
+                "duration": 3,
+                "link_ogg": obj["url"],
+            }
+        return obj
 
     def _photo_object(self, photo: Photo) -> dict[str, Any]:
         name = f"{photo.owner_id}_{photo.id}"
@@ -594,11 +659,17 @@ class FakeVk:
         if self.refuse_send is not None and (code := self.refuse_send(params)) is not None:
             raise VkError(code)
         for attachment in attachments:
-            if attachment.startswith("photo"):
-                try:
+            try:
+                if attachment.startswith("photo"):
                     self.photo_bytes(attachment)
-                except (KeyError, AssertionError, ValueError):
-                    raise VkError(100, f"attachment {attachment} is invalid") from None
+                elif attachment.startswith("doc"):
+                    self.doc_bytes(attachment)
+                elif not re.fullmatch(r"(video|audio)-?\d+_\d+(_\w+)?", attachment):
+                    # messages.send: attachment is <type><owner_id>_<media_id>[_<access_key>],
+                    # type one of photo, video, audio, doc, wall, market, poll, question.
+                    raise ValueError(attachment)
+            except (KeyError, AssertionError, ValueError, IndexError):
+                raise VkError(100, f"attachment {attachment} is invalid") from None
         reply_to = int(params["reply_to"]) if "reply_to" in params else None
         if "forward" in params:
             forward = json.loads(params["forward"])
@@ -687,6 +758,24 @@ class FakeVk:
             raise VkError(100, "photo is empty")
         photo = self._keep_photo(-GROUP_ID, data)
         return [self._photo_object(photo)]
+
+    async def _m_docs_getMessagesUploadServer(self, params: dict[str, str]) -> Any:
+        # dev.vk.com, docs.getMessagesUploadServer: type is doc (default), audio_message or graffiti.
+        kind = params.get("type", "doc")
+        if kind not in ("doc", "audio_message", "graffiti"):
+            raise VkError(100, "type is invalid")
+        token = secrets.token_hex(8)
+        self.uploads[token] = (int(self._need(params, "peer_id")), kind.encode())
+        return {"upload_url": f"{self.base}/upload/{token}"}
+
+    async def _m_docs_save(self, params: dict[str, str]) -> Any:
+        blob = json.loads(self._need(params, "file"))
+        token = blob.get("token")
+        if token not in self.uploads or not blob.get("data"):
+            raise VkError(100, "file is invalid")
+        kind, data = blob["kind"], self.uploads.pop(token)[1]
+        doc = self._keep_doc(-GROUP_ID, data, params.get("title") or blob.get("name") or "file", kind)
+        return {"type": kind, kind: self._doc_object(doc)}
 
     def _check_keyboard(self, raw: str) -> dict[str, Any]:
         """Refuse what VK refuses, with error 911 ("Keyboard format is invalid").
@@ -784,12 +873,26 @@ class FakeVk:
         if token not in self.uploads:
             return web.json_response({"error": "upload url is invalid"})
         form = await request.post()
+        file_ = form.get("file")
+        if file_ is not None and not isinstance(file_, str):
+            # A document upload (docs.getMessagesUploadServer): the answer's ``file`` goes to docs.save.
+            kind = self.uploads[token][1].decode()
+            data = file_.file.read()
+            self.uploads[token] = (self.uploads[token][0], data)
+            blob = {"token": token, "kind": kind, "name": file_.filename, "data": bool(data)}
+            return web.json_response({"file": json.dumps(blob)})
         field_ = form.get("photo")
         if field_ is None or isinstance(field_, str):
             return web.json_response({"server": 1, "photo": "[]", "hash": ""})
         data = field_.file.read()
         self.uploads[token] = (self.uploads[token][0], data)
         return web.json_response({"server": 1, "photo": json.dumps({"token": token}), "hash": f"h{token}"})
+
+    async def _doc_file(self, request: web.Request) -> web.StreamResponse:
+        doc = self.docs.get(request.match_info["name"])
+        if doc is None:
+            return web.Response(status=404)
+        return web.Response(body=doc.data, content_type="application/octet-stream")
 
     async def _photo_file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"].removesuffix(".jpg")

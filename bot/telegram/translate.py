@@ -94,7 +94,8 @@ def _media(message: Message) -> tuple[Media, ...]:
     for attribute, kind in _OTHER_MEDIA:
         item = getattr(message, attribute, None)
         if item is not None:
-            return (Media(kind, Platform.TELEGRAM, item.file_id, item.file_unique_id),)
+            name = getattr(item, "file_name", None)
+            return (Media(kind, Platform.TELEGRAM, item.file_id, item.file_unique_id, name=name),)
     return ()
 
 

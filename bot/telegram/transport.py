@@ -50,7 +50,7 @@ from bot.media import MediaRegistry, MediaUnavailable, decode_data_url
 from bot.ratelimit import RateLimiter
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plain_length, split_html
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
-from handlers.events import Button, ButtonRequest, Keyboard, Media, Platform, Reply
+from handlers.events import Button, ButtonRequest, Keyboard, Media, MediaKind, Platform, Reply
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,21 @@ T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 PhotoSource = str | BufferedInputFile
 AlbumItem = InputMediaAudio | InputMediaDocument | InputMediaLivePhoto | InputMediaPhoto | InputMediaVideo
+
+_CAPTIONED = frozenset(
+    {MediaKind.DOCUMENT, MediaKind.VIDEO, MediaKind.ANIMATION, MediaKind.VOICE, MediaKind.AUDIO}
+)
+"""Files the Bot API sends with a caption (sendVideoNote and sendSticker take none)."""
+_DEFAULT_NAMES = {
+    MediaKind.PHOTO: "photo.jpg",
+    MediaKind.VIDEO: "video.mp4",
+    MediaKind.ANIMATION: "animation.mp4",
+    MediaKind.VOICE: "voice.ogg",
+    MediaKind.AUDIO: "audio.mp3",
+    MediaKind.VIDEO_NOTE: "video_note.mp4",
+    MediaKind.STICKER: "sticker.webp",
+}
+"""Upload names for files that come without one (what the platform itself would name them)."""
 
 _NOT_EDITABLE = (
     "message to edit not found",
@@ -141,6 +156,9 @@ class TelegramTransport:
         reply_to = int(reply.reply_to) if reply.reply_to else None
         markup = self._markup(reply)
         texts = split_html(reply.text, TEXT_LIMIT) if reply.text.strip() else []
+        # Every file is fetched before anything is sent: one that cannot be had fails the
+        # reply whole, not after half of it reached the chat.
+        files = [(media, await self._file_source(media)) for media in reply.files]
         if reply.photos:
             sources = [await self._photo_source(media) for media in reply.photos]
             if len(sources) == 1:
@@ -166,6 +184,21 @@ class TelegramTransport:
                 for start in range(0, len(sources), 10):
                     chunk = sources[start : start + 10]
                     ids.extend(await self._album(chat, chunk, reply_to if start == 0 else None))
+            reply_to = None
+        for index, (media, source) in enumerate(files):
+            caption = None
+            lone = not reply.photos and len(files) == 1 and media.kind in _CAPTIONED
+            if lone and len(texts) == 1 and plain_length(texts[0]) <= CAPTION_LIMIT:
+                caption, texts = texts[0], []
+            with_markup = markup if caption is not None and reply.location is None else None
+            ids.append(
+                await self._send_file(
+                    chat, media.kind, source, caption, with_markup, reply_to if index == 0 else None
+                )
+            )
+            if with_markup is not None:
+                markup = None
+        if files:
             reply_to = None
         for index, text in enumerate(texts):
             last = index == len(texts) - 1 and reply.location is None
@@ -261,6 +294,43 @@ class TelegramTransport:
         return BufferedInputFile(
             data, filename="photo.png" if (media.url or "").startswith("data:") else "photo.jpg"
         )
+
+    async def _file_source(self, media: Media) -> PhotoSource:
+        """A Telegram file is resent by its id; anything else is fetched and uploaded."""
+        if media.platform is Platform.TELEGRAM and not (media.url or "").startswith("data:"):
+            return media.ref
+        try:
+            data = await self.fetch(media)
+        except MediaUnavailable as error:
+            raise PermanentFailure("bad_request", str(error)) from error
+        return BufferedInputFile(data, filename=media.name or _DEFAULT_NAMES.get(media.kind, "file"))
+
+    async def _send_file(
+        self,
+        chat: int,
+        kind: MediaKind,
+        source: PhotoSource,
+        caption: str | None,
+        markup: Markup | None,
+        reply_to: int | None,
+    ) -> str:
+        """One file with the Bot API method for its kind (a photo among files goes as one)."""
+        common: dict[str, Any] = {"reply_markup": markup, "reply_parameters": _reply_parameters(reply_to)}
+        if caption is not None:
+            common.update(caption=caption, parse_mode="HTML")
+        bot = self.bot
+        calls: dict[MediaKind, Callable[[], Awaitable[Message]]] = {
+            MediaKind.PHOTO: lambda: bot.send_photo(chat, source, **common),
+            MediaKind.VIDEO: lambda: bot.send_video(chat, source, **common),
+            MediaKind.ANIMATION: lambda: bot.send_animation(chat, source, **common),
+            MediaKind.VOICE: lambda: bot.send_voice(chat, source, **common),
+            MediaKind.AUDIO: lambda: bot.send_audio(chat, source, **common),
+            MediaKind.VIDEO_NOTE: lambda: bot.send_video_note(chat, source, **common),
+            MediaKind.STICKER: lambda: bot.send_sticker(chat, source, **common),
+        }
+        make = calls.get(kind, lambda: bot.send_document(chat, source, **common))
+        message = await self._call(chat, make)
+        return str(message.message_id)
 
     async def _album(self, chat: int, sources: Sequence[PhotoSource], reply_to: int | None) -> list[str]:
         if len(sources) == 1:

@@ -225,12 +225,14 @@ def _media(attachment: dict[str, Any]) -> Media | None:
     if "id" not in obj or "owner_id" not in obj:
         return Media(kind=media_kind, platform=Platform.VK, ref=kind)
     url = obj.get("url") or obj.get("link_ogg") or obj.get("link_mp3")
+    title = obj.get("title") if kind == "doc" else None
     return Media(
         kind=media_kind,
         platform=Platform.VK,
         ref=_attachment_ref(kind, obj),
         unique_id=f"{obj.get('owner_id')}_{obj.get('id')}",
         url=str(url) if url else None,
+        name=str(title) if title else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from typing import Any
 
@@ -34,6 +35,17 @@ BAD_REQUEST = frozenset({100, 911, 914})
 FORBIDDEN = frozenset({15, 917, 945, 946})
 TRANSIENT = frozenset({1, 5, 10})
 SNACKBAR_MAX = 90
+
+
+_RESENDABLE = re.compile(r"(photo|video|audio|audio_message|doc)-?\d+_\d+(_\w+)?")
+"""VK media resent by their attachment string (dev.vk.com, messages.send: ``attachment`` is
+``<type><owner_id>_<media_id>[_<access_key>]``, types photo, video, audio, doc, ...)."""
+_DEFAULT_NAMES = {
+    MediaKind.VIDEO: "video.mp4",
+    MediaKind.ANIMATION: "animation.mp4",
+    MediaKind.AUDIO: "audio.mp3",
+    MediaKind.VIDEO_NOTE: "video_note.mp4",
+}
 
 
 def random_id(key: str) -> int:
@@ -76,9 +88,10 @@ class VkTransport:
         text = html_to_text(reply.text)
         parts = split_text(text) if text else []
         messages: list[dict[str, Any]] = [{"message": part} for part in parts] or [{}]
-        groups = attachment_groups(reply.photos)
+        groups = attachment_groups(reply.photos + reply.files)
         if groups:
             # At most ten attachments a message: earlier groups go alone, the last with the text.
+            # All are had (resent or uploaded) before anything is sent.
             uploaded = [[await self._attachment(peer_id, media) for media in group] for group in groups]
             messages[0]["attachment"] = uploaded[-1]
             messages[:0] = [{"attachment": group} for group in uploaded[:-1]]
@@ -168,9 +181,16 @@ class VkTransport:
         return {"reply_to": reply_to}
 
     async def _attachment(self, peer_id: int, media: Media) -> str:
-        if media.platform is Platform.VK and media.ref.startswith("photo"):
-            return media.ref
-        if media.kind is not MediaKind.PHOTO:
+        """The attachment string: VK's own media resent as they are, anything else uploaded
+        (photos as photos, voice as a voice message, every other file as a document)."""
+        if media.platform is Platform.VK and _RESENDABLE.fullmatch(media.ref):
+            # A voice message is a document to messages.send, which knows no audio_message type.
+            return (
+                "doc" + media.ref.removeprefix("audio_message")
+                if media.ref.startswith("audio_message")
+                else media.ref
+            )
+        if media.kind is MediaKind.STICKER or media.kind is MediaKind.OTHER:
             raise PermanentFailure(
                 "bad_request", f"cannot send {media.kind.value} from {media.platform.value}"
             )
@@ -180,7 +200,29 @@ class VkTransport:
             raise PermanentFailure("bad_request", str(exc)) from exc
         except VkNetworkError as exc:
             raise TransientFailure(str(exc)) from exc
-        return await self.upload_photo(peer_id, data)
+        if media.kind is MediaKind.PHOTO:
+            return await self.upload_photo(peer_id, data)
+        if media.kind is MediaKind.VOICE:
+            return await self.upload_doc(peer_id, data, "voice.ogg", kind="audio_message")
+        return await self.upload_doc(peer_id, data, media.name or _DEFAULT_NAMES.get(media.kind, "file"))
+
+    async def upload_doc(self, peer_id: int, data: bytes, name: str, *, kind: str = "doc") -> str:
+        """docs.getMessagesUploadServer → POST ``file`` → docs.save → ``doc{owner}_{id}``, a
+        document or (``kind="audio_message"``) a voice message; messages.send's attachment
+        types have no other name for either (dev.vk.com, messages.send)."""
+        server = await self._call("docs.getMessagesUploadServer", str(peer_id), peer_id=peer_id, type=kind)
+        try:
+            uploaded = await self.api.upload(server["upload_url"], "file", name, data)
+        except VkNetworkError as exc:
+            raise TransientFailure(str(exc)) from exc
+        if not uploaded.get("file"):
+            raise PermanentFailure("bad_request", f"the upload server took no file: {uploaded.get('error')}")
+        saved = await self._call("docs.save", str(peer_id), file=uploaded["file"], title=name)
+        obj = saved.get(saved.get("type")) if isinstance(saved, dict) else None
+        if not isinstance(obj, dict) or "id" not in obj or "owner_id" not in obj:
+            raise TransientFailure(f"unexpected docs.save answer: {saved!r}")
+        ref = f"doc{obj['owner_id']}_{obj['id']}"
+        return f"{ref}_{obj['access_key']}" if obj.get("access_key") else ref
 
     async def upload_photo(self, peer_id: int, data: bytes) -> str:
         server = await self._call("photos.getMessagesUploadServer", str(peer_id), peer_id=peer_id)

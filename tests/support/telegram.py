@@ -127,6 +127,14 @@ class BotMessage:
         return bool(self.raw.get("photo"))
 
     @property
+    def file(self) -> tuple[str, dict[str, Any]] | None:
+        """``("document", {...})`` for a message carrying a file other than a photo."""
+        for kind in ("document", "video", "voice", "audio", "animation", "video_note", "sticker"):
+            if isinstance(self.raw.get(kind), dict):
+                return kind, self.raw[kind]
+        return None
+
+    @property
     def media_group_id(self) -> str | None:
         return self.raw.get("media_group_id")
 
@@ -396,6 +404,26 @@ class Group(_ChatView):
     ) -> list[dict[str, Any]]:
         return self.tg.server.send_photos(
             from_user.user, count, caption=caption, chat_id=self.chat.id, reply_to=_message_id(message)
+        )
+
+    async def reply_media(
+        self,
+        message: BotMessage | dict[str, Any],
+        kind: str,
+        *,
+        from_user: Person,
+        caption: str | None = None,
+        data: bytes | None = None,
+    ) -> dict[str, Any]:
+        """A reply with a ``document``, ``video``, ``voice``, ``audio``, ``animation``,
+        ``video_note`` or ``sticker`` (``data``: its bytes)."""
+        return self.tg.server.send_media(
+            from_user.user,
+            kind,
+            caption=caption,
+            chat_id=self.chat.id,
+            reply_to=_message_id(message),
+            data=data,
         )
 
     async def click(self, message: BotMessage, label: str, *, by: Person) -> str:

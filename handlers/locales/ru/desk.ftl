@@ -30,7 +30,7 @@ desk-button-solve = Решено
 
 ## Staff actions
 
-desk-prompt-answer = Ответ жителю по обращению № { $number }: напишите его ответом на это сообщение (можно с фотографиями).
+desk-prompt-answer = Ответ жителю по обращению № { $number }: напишите его ответом на это сообщение (можно приложить фото, документ, видео или голосовое сообщение).
 desk-prompt-reject = Причина отказа по обращению № { $number }: напишите её ответом на это сообщение. Без причины обращение не отклоняется.
 desk-redirect-choose = Куда перенаправить обращение № { $number }?
 desk-redirect-none = Перенаправить некуда: других ведомств нет.
@@ -56,6 +56,16 @@ desk-refuse-not-appeal = Это сообщение не относится ни 
 desk-refuse-empty-answer = Пустой ответ не отправлен: напишите текст ответом на карточку.
 desk-refuse-empty-reason = Без причины обращение не отклоняется: напишите причину текстом.
 desk-refuse-resident-gone = Житель удалил свои данные из бота: ответ доставить некому.
+desk-refuse-media = Ответ не отправлен: житель не сможет получить { $kinds } из этого мессенджера. Пришлите это файлом-документом или ссылкой.
+media-kind-photo = фото
+media-kind-video = видео
+media-kind-voice = голосовое сообщение
+media-kind-audio = аудиозапись
+media-kind-sticker = стикер
+media-kind-document = документ
+media-kind-animation = анимацию
+media-kind-video_note = видеосообщение
+media-kind-other = вложение этого типа
 desk-refuse-same-agency = Обращение уже в этом ведомстве.
 desk-refuse-admin-only = Эта команда доступна только в чате администраторов.
 desk-refuse-agency-only = Эта команда доступна только в чате ведомства.

@@ -135,9 +135,12 @@ async def test_a_vk_resident_files_an_appeal_through_the_whole_dialogue(
         assert (resident.platform, resident.external_id, resident.name) == ("vk", "501", "Пётр Иванов")
 
 
-async def test_a_vk_resident_is_answered_from_a_telegram_agency_group(
+async def test_a_vk_resident_files_is_answered_and_rates_with_the_shipped_catalogue(
     database_url: str, catalogue: Catalogue, clock: FrozenClock, db: Database, tg: Telegram
 ) -> None:
+    """The shipped example catalogue as it is (nine topics: more than one VK inline keyboard
+    holds): a VK resident files an appeal, the agency answers from its Telegram group, the
+    resident rates the answer."""
     async with FakeVk() as vk, running_app(database_url, catalogue, clock, vk, tg):
         petr = VkChat(vk, PETR)
         await file_roads_appeal(petr, vk)
@@ -161,6 +164,15 @@ async def test_a_vk_resident_is_answered_from_a_telegram_agency_group(
         await petr.expect("Спасибо за оценку 5")
         rated, _ = await only_appeal(db)
         assert rated.rating == 5
+        await asyncio.sleep(0.5)
+        after_filing = [m.text for m in vk.bot_messages(PETR)]
+        after_filing = after_filing[next(i for i, t in enumerate(after_filing) if "принято" in t) + 1 :]
+        assert [t.split("\n")[0] for t in after_filing] == [
+            f"Ответ по обращению № {appeal.number} (Управление дорожного хозяйства г. Тамбова):",
+            f"Проблема по обращению № {appeal.number} решена?",
+            "Спасибо за оценку 5!",
+        ], "the answer, the question and the thanks, and nothing else"
+        assert [m.text for m in group.messages if "Ответ по обращению" in m.text and "доставлен" in m.text]
 
         # The same number on Telegram is another person: Telegram user 501 starts afresh.
         namesake = tg.user(PETR, "Тёзка")

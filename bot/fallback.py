@@ -43,7 +43,9 @@ async def deliver(
     try:
         return await transport.deliver(chat_id, reply, idempotency_key=idempotency_key)
     except PermanentFailure as failure:
-        if failure.reason != "bad_request":
+        if failure.reason != "bad_request" or reply.files:
+            # A file refused is no screen to redraw: words alone would hide that it is
+            # missing, so the sender reports it (to the staff who sent it).
             raise
         refused = failure
     chat = ChatRef(transport.platform, chat_id)

@@ -13,7 +13,7 @@ from handlers.catalogue import Catalogue
 from handlers.events import Button, Keyboard, Location, Media, MediaKind, Platform, Reply
 from handlers.texts import Safe, Texts
 from handlers.workflow import Action, allowed
-from storage.models import Appeal, Attachment
+from storage.models import OPEN_STATUSES, Appeal, Attachment
 
 DESCRIPTION_LIMIT = 3000
 """Longer descriptions are cut on the card so it stays one message (Telegram: 4096)."""
@@ -74,8 +74,12 @@ def card_text(catalogue: Catalogue, texts: Texts, appeal: Appeal) -> str:
         texts("desk-card-agency", agency=agency.name) if agency else texts("desk-card-unrouted"),
         texts("desk-card-status", status=texts(f"status-{appeal.status}")),
     ]
-    if appeal.deadline_at is not None and appeal.first_response_at is None:
-        lines.append(texts("desk-card-deadline", deadline=local_time(catalogue, appeal.deadline_at)))
+    if appeal.status in OPEN_STATUSES:
+        if appeal.deadline_at is not None and appeal.first_response_at is None:
+            lines.append(texts("desk-card-deadline", deadline=local_time(catalogue, appeal.deadline_at)))
+        if appeal.answer_due_at is not None and appeal.answered_at is None:
+            key = "desk-card-answer-extended" if appeal.answer_extended_at else "desk-card-answer-deadline"
+            lines.append(texts(key, deadline=local_time(catalogue, appeal.answer_due_at)))
     if appeal.reopen_count:
         lines.append(texts("desk-card-reopened", count=str(appeal.reopen_count)))
     lines.append("")

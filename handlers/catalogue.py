@@ -10,14 +10,16 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handlers.events import ChatRef
+from handlers.worktime import WorkingCalendar
 
 EXAMPLE_PATH = Path(__file__).with_name("catalogue.example.toml")
 
@@ -36,10 +38,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DayKind = Literal["calendar", "working"]
+
+
 class Category(_Strict):
     id: Identifier
     title: Annotated[str, Field(min_length=1, max_length=40)]
     first_response_hours: Annotated[float, Field(gt=0)] | None = None
+    calendar_hours: bool = False
+    """The first-response hours run around the clock (urgent topics), not in working time."""
+    answer_days: Annotated[int, Field(gt=0, le=366)] | None = None
+    answer_day_kind: DayKind | None = None
 
 
 class Municipality(_Strict):
@@ -79,9 +88,27 @@ class Bounds(_Strict):
 class Region(_Strict):
     name: Annotated[str, Field(min_length=1)]
     timezone: str = "Europe/Moscow"
-    first_response_hours: Annotated[float, Field(gt=0)] = 72
+    working_hours: str = "09:00-18:00"
+    """The agencies' working day in local time; deadlines in working hours count only it."""
+    first_response_hours: Annotated[float, Field(gt=0)] = 24
+    """In working hours, unless a category says ``calendar_hours = true``."""
+    answer_days: Annotated[int, Field(gt=0, le=366)] = 30
+    """The substantive answer's term (59-ФЗ ст. 12: 30 days from registration)."""
+    answer_day_kind: DayKind = "calendar"
+    answer_extension_days: Annotated[int, Field(gt=0, le=366)] = 30
+    """How much the admin chat may extend an answer's term, once (59-ФЗ ст. 12 ч. 2)."""
     bounds: Bounds | None = None
     """Optional ``[region.bounds]`` (south, west, north, east); none: no check."""
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        _parse_hours(value)
+        return value
+
+    @property
+    def opening_hours(self) -> tuple[time, time]:
+        return _parse_hours(self.working_hours)
 
     @field_validator("timezone")
     @classmethod
@@ -117,6 +144,30 @@ class Digest(_Strict):
         return value
 
 
+class Calendar(_Strict):
+    """Single days that differ from the production calendar the ``holidays`` package has."""
+
+    days_off: tuple[date, ...] = ()
+    working_days: tuple[date, ...] = ()
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Calendar:
+        both = sorted(set(self.days_off) & set(self.working_days))
+        if both:
+            raise _Problem("calendar", f"{both[0].isoformat()} is both a day off and a working day")
+        return self
+
+
+def _parse_hours(value: str) -> tuple[time, time]:
+    try:
+        opens, closes = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"expected working hours like '09:00-18:00', got {value!r}") from None
+    if opens >= closes:
+        raise ValueError(f"the working day must close after it opens: {value!r}")
+    return opens, closes
+
+
 class Admin(_Strict):
     chats: Annotated[tuple[ChatRef, ...], Field(min_length=1)]
 
@@ -150,6 +201,7 @@ class Catalogue(_Strict):
     admin: Admin
     digest: Digest = Digest()
     limits: Limits = Limits()
+    calendar: Calendar = Calendar()
     categories: Annotated[tuple[Category, ...], Field(min_length=1)]
     municipalities: Annotated[tuple[Municipality, ...], Field(min_length=1)]
     agencies: Annotated[tuple[Agency, ...], Field(min_length=1)]
@@ -243,11 +295,35 @@ class Catalogue(_Strict):
             return Route(wildcard, wildcard.chats)
         return Route(None, self.admin.chats)
 
+    @cached_property
+    def working_calendar(self) -> WorkingCalendar:
+        opens, closes = self.region.opening_hours
+        return WorkingCalendar(
+            self.zone,
+            opens,
+            closes,
+            days_off=frozenset(self.calendar.days_off),
+            working_days=frozenset(self.calendar.working_days),
+        )
+
     def first_response_hours(self, category_id: str) -> float:
         category = self.category(category_id)
         if category is not None and category.first_response_hours is not None:
             return category.first_response_hours
         return self.region.first_response_hours
+
+    def first_response_in_calendar_hours(self, category_id: str) -> bool:
+        category = self.category(category_id)
+        return category is not None and category.calendar_hours
+
+    def answer_term(self, category_id: str) -> tuple[int, DayKind]:
+        """The answer's term in days, and whether they are calendar or working days."""
+        category = self.category(category_id)
+        days, kind = self.region.answer_days, self.region.answer_day_kind
+        if category is not None:
+            days = category.answer_days or days
+            kind = category.answer_day_kind or kind
+        return days, kind
 
     def all_chats(self) -> Iterable[ChatRef]:
         yield from self.admin.chats

@@ -78,7 +78,7 @@ async def on_delivered(
     if report is not None:
         appeal = await _appeal(session, row)
         if appeal is not None:
-            text = ctx.texts("delivery-report-delivered", number=appeal.number)
+            text = ctx.texts("delivery-report-delivered", number=appeal.number, purpose=row.purpose)
         else:
             text = ctx.texts("delivery-report-delivered-no-number")
         await send_later(

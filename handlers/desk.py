@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
 from handlers.answer_media import stranded
 from handlers.context import Context
+from handlers.deadlines import (
+    extend_answer_clock,
+    may_extend,
+    start_answer_clock,
+    start_first_clock,
+    stop_answer_clock,
+    stop_first_clock,
+)
 from handlers.desk_ops import (
     Actor,
     ask_feedback,
     may_act,
     post_cards,
+    post_to_thread,
     queue,
     record,
     refresh_cards,
@@ -30,12 +39,13 @@ from handlers.desk_ops import (
 )
 from handlers.events import Button, ChatRef, Event, MediaKind, Reply, Response
 from handlers.texts import Safe
-from handlers.workflow import Action, allowed
+from handlers.workflow import ADMIN_ONLY, Action, allowed
 from storage import desk as q
 from storage.appeals import add_attachments
 from storage.models import Appeal, AppealStatus, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
+_PROMPT_ROLES = frozenset({"prompt_reject", "prompt_extend"})
 BOT_ADDED = "sys:bot_added"
 """``Event.payload`` (with no ``callback_id``) when the bot was added to a group."""
 LINK_WAIT_SECONDS = 10.0
@@ -94,9 +104,15 @@ class Desk:
                 return Response(toast=texts("desk-refuse-unknown-appeal"))
             if not may_act(self.ctx, event.chat, appeal):
                 return Response(toast=texts("desk-refuse-not-yours"), alert=True)
+            if action in ADMIN_ONLY and not self.ctx.catalogue.is_admin_chat(event.chat):
+                return Response(toast=texts("desk-refuse-admin-only"), alert=True)
             if not allowed(action, appeal.status):
                 return Response(toast=self._refuse_status(appeal), alert=True)
             actor = Actor.of("staff", event)
+            if action is Action.EXTEND:
+                if not may_extend(appeal):
+                    return Response(toast=texts("desk-refuse-extended", number=appeal.number), alert=True)
+                return await self._prompt(session, event, appeal, "prompt_extend", "desk-prompt-extend")
             if action is Action.TAKE:
                 return await self._take(session, appeal, actor)
             if action is Action.SOLVE:
@@ -112,7 +128,7 @@ class Desk:
     async def _take(self, session: AsyncSession, appeal: Appeal, actor: Actor) -> Response:
         texts = self.ctx.texts
         await record(self.ctx, session, appeal, "taken", actor, to_status=AppealStatus.IN_PROGRESS.value)
-        self._responded(appeal)
+        stop_first_clock(self.ctx, appeal)
         agency = card.agency_name(self.ctx.catalogue, texts, appeal.agency_id)
         await tell_resident(
             self.ctx, session, appeal, Reply(texts("desk-notice-taken", number=appeal.number, agency=agency))
@@ -124,7 +140,7 @@ class Desk:
         texts = self.ctx.texts
         await record(self.ctx, session, appeal, "solved", actor, to_status=AppealStatus.SOLVED.value)
         appeal.solved_at = self.ctx.clock.now()
-        self._responded(appeal)
+        stop_answer_clock(self.ctx, appeal)
         await tell_resident(
             self.ctx, session, appeal, Reply(texts("desk-notice-solved", number=appeal.number))
         )
@@ -177,10 +193,10 @@ class Desk:
         appeal.agency_id = target.id
         appeal.passed_at = now
         if appeal.first_response_at is None:
-            # The new agency gets its own full time for the first answer.
-            hours = catalogue.first_response_hours(appeal.category_id)
-            appeal.deadline_at = now + timedelta(hours=hours)
-            appeal.reminded_half_at = appeal.reminded_due_at = appeal.escalated_at = None
+            # The new agency gets its own full time for the first response,
+            start_first_clock(self.ctx, appeal, now)
+        # and for the answer (59-ФЗ ст. 8: the body it was sent to answers in its own term).
+        start_answer_clock(self.ctx, appeal, now)
         await record(self.ctx, session, appeal, "passed", actor, to_status=AppealStatus.PASSED.value)
         await post_cards(self.ctx, session, appeal)
         await tell_resident(
@@ -192,10 +208,6 @@ class Desk:
         done = texts("desk-done-redirect", number=appeal.number, agency=target.name)
         return Response([Reply(done, edit_message_id=event.message_id)], toast=texts("desk-toast-redirect"))
 
-    def _responded(self, appeal: Appeal) -> None:
-        if appeal.first_response_at is None:
-            appeal.first_response_at = self.ctx.clock.now()
-
     # -- replies -------------------------------------------------------------------------
 
     async def _reply(self, event: Event) -> Response:
@@ -206,7 +218,7 @@ class Desk:
             link = await q.find_link(
                 session, event.chat.platform.value, event.chat.chat_id, event.reply_to_message_id or ""
             )
-            if link is None or (link.role not in _ANSWER_ROLES and link.role != "prompt_reject"):
+            if link is None or (link.role not in _ANSWER_ROLES and link.role not in _PROMPT_ROLES):
                 return refuse
             appeal = await q.appeal_for_update(session, link.appeal_id)
             if appeal is None:
@@ -216,6 +228,8 @@ class Desk:
             actor = Actor.of("staff", event)
             if link.role == "prompt_reject":
                 return await self._reject(session, event, appeal, actor)
+            if link.role == "prompt_extend":
+                return await self._extend(session, event, appeal, actor)
             return await self._answer(session, event, appeal, actor)
 
     async def _await_link(self, event: Event) -> None:
@@ -275,7 +289,7 @@ class Desk:
         await record(
             self.ctx, session, appeal, "answer", actor, to_status=AppealStatus.ANSWERED.value, text=text
         )
-        self._responded(appeal)
+        stop_answer_clock(self.ctx, appeal)
         await ask_feedback(self.ctx, session, appeal)
         await refresh_cards(self.ctx, session, appeal)
         return Response()
@@ -292,7 +306,7 @@ class Desk:
         await record(
             self.ctx, session, appeal, "rejected", actor, to_status=AppealStatus.REJECTED.value, text=reason
         )
-        self._responded(appeal)
+        stop_answer_clock(self.ctx, appeal)
         await tell_resident(
             self.ctx,
             session,
@@ -303,6 +317,32 @@ class Desk:
         await refresh_cards(self.ctx, session, appeal)
         done = texts("desk-done-reject", number=appeal.number, actor=actor.label)
         return Response([Reply(done, reply_to=here)])
+
+    async def _extend(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
+        """The admin chat extends the answer's term once; the resident learns why."""
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        here = event.message_id
+        if not allowed(Action.EXTEND, appeal.status):
+            return Response([Reply(self._refuse_status(appeal), reply_to=here)])
+        if not may_extend(appeal):
+            return Response([Reply(texts("desk-refuse-extended", number=appeal.number), reply_to=here)])
+        reason = (event.text or "").strip()
+        if not reason:
+            return Response([Reply(texts("desk-refuse-empty-extension"), reply_to=here)])
+        due = card.local_time(catalogue, extend_answer_clock(self.ctx, appeal))
+        await record(self.ctx, session, appeal, "extended", actor, text=reason)
+        await tell_resident(
+            self.ctx,
+            session,
+            appeal,
+            Reply(texts("desk-notice-extended", number=appeal.number, deadline=due, reason=reason)),
+            purpose="extension",
+            report_to=(event.chat, here),
+        )
+        staff = Reply(texts("desk-staff-extended", number=appeal.number, deadline=due, reason=reason))
+        await post_to_thread(self.ctx, session, appeal, staff, purpose="extension")
+        await refresh_cards(self.ctx, session, appeal)
+        return Response([Reply(texts("desk-done-extend", number=appeal.number, deadline=due), reply_to=here)])
 
     async def _keep(self, session: AsyncSession, event: Event, appeal: Appeal) -> None:
         """Link the staff message to the appeal and keep the photos it carried."""
@@ -415,16 +455,26 @@ class Desk:
             lines.append("")
             lines.append(texts("desk-overdue-agency", agency=card.agency_name(catalogue, texts, agency_id)))
             for appeal in items:
-                assert appeal.deadline_at is not None  # the query asks for a deadline in the past
-                lines.append(
-                    texts(
-                        "desk-overdue-line",
-                        number=appeal.number,
-                        topic=card.topic(catalogue, appeal),
-                        late=card.age(texts, now - appeal.deadline_at),
-                    )
-                )
+                lines.extend(self._overdue_lines(appeal, now))
         return Response([Reply("\n".join(lines))])
+
+    def _overdue_lines(self, appeal: Appeal, now: datetime) -> list[str]:
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        late: list[tuple[str, datetime]] = []
+        if appeal.first_response_at is None and appeal.deadline_at is not None and appeal.deadline_at < now:
+            late.append(("desk-overdue-first", appeal.deadline_at))
+        if appeal.answered_at is None and appeal.answer_due_at is not None and appeal.answer_due_at < now:
+            late.append(("desk-overdue-answer", appeal.answer_due_at))
+        return [
+            texts(
+                "desk-overdue-line",
+                number=appeal.number,
+                topic=card.topic(catalogue, appeal),
+                what=texts(key),
+                late=card.age(texts, now - due),
+            )
+            for key, due in late
+        ]
 
     async def _block(self, args: str, *, block: bool) -> Response:
         appeal_id = parse_appeal_number(args) if args else None

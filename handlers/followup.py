@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
+from handlers.deadlines import start_answer_clock
 from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
 from handlers.events import Event, MediaKind, Reply, Response
 from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, RATEABLE
@@ -154,6 +155,7 @@ class FollowUp:
             return Response([Reply(texts("followup-comment-empty"))])
         appeal.reopen_count += 1
         appeal.solved_at = None
+        start_answer_clock(self.ctx, appeal, self.ctx.clock.now())
         await record(
             self.ctx,
             session,

@@ -7,11 +7,12 @@ the outbox. No agency serves the topic there: the admin chats get it, never nobo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
+from handlers.deadlines import start_answer_clock, start_first_clock
 from handlers.desk_ops import SYSTEM, post_cards, record
 from storage.models import Appeal, AppealStatus
 
@@ -28,9 +29,8 @@ async def forward_new_appeal(ctx: Context, session: AsyncSession, appeal: Appeal
     route = ctx.catalogue.route(appeal.category_id, appeal.municipality_id)
     appeal.agency_id = route.agency.id if route.agency is not None else None
     appeal.passed_at = now
-    appeal.deadline_at = appeal.created_at + timedelta(
-        hours=ctx.catalogue.first_response_hours(appeal.category_id)
-    )
+    start_first_clock(ctx, appeal, now)
+    start_answer_clock(ctx, appeal, now)
     kind = "passed" if route.agency is not None else "unrouted"
     await record(ctx, session, appeal, kind, SYSTEM, to_status=AppealStatus.PASSED.value)
     await post_cards(ctx, session, appeal)

@@ -9,6 +9,10 @@
     new / passed / in_progress / redirected / answered --solve--> solved
     answered / solved --resident: yes--> closed
     answered / solved --resident: no (comment)--> passed (reopened, same agency)
+    rejected --resident: contest (comment, once)--> contested
+    contested --admin: uphold--> rejected
+    contested --admin: return (agency)--> passed (a new answer clock)
+    new / passed / in_progress / redirected --admin: extend (reason, once)--> (status kept)
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ class Action(StrEnum):
     REDIRECT = "redir"
     REJECT = "reject"
     SOLVE = "solve"
+    EXTEND = "extend"
+    UPHOLD = "uphold"
+    RETURN = "return"
 
 
 _WAITING = frozenset({S.NEW, S.PASSED, S.IN_PROGRESS, S.REDIRECTED})
@@ -34,7 +41,11 @@ ALLOWED_FROM: dict[Action, frozenset[S]] = {
     Action.REDIRECT: _WAITING,
     Action.REJECT: _WAITING | {S.ANSWERED},
     Action.SOLVE: _WAITING | {S.ANSWERED},
+    Action.EXTEND: _WAITING,
+    Action.UPHOLD: frozenset({S.CONTESTED}),
+    Action.RETURN: frozenset({S.CONTESTED}),
 }
+ADMIN_ONLY = frozenset({Action.EXTEND, Action.UPHOLD, Action.RETURN})
 
 TARGET: dict[Action, S] = {
     Action.TAKE: S.IN_PROGRESS,
@@ -42,12 +53,16 @@ TARGET: dict[Action, S] = {
     Action.REDIRECT: S.REDIRECTED,
     Action.REJECT: S.REJECTED,
     Action.SOLVE: S.SOLVED,
+    Action.UPHOLD: S.REJECTED,
+    Action.RETURN: S.PASSED,
 }
 
 AWAITING_FEEDBACK = frozenset({S.ANSWERED, S.SOLVED})
 """Statuses in which the resident may confirm the solution or send it back."""
 
-RATEABLE = frozenset({S.ANSWERED, S.SOLVED, S.CLOSED})
+RATEABLE = frozenset({S.ANSWERED, S.SOLVED, S.CLOSED, S.REJECTED, S.CONTESTED})
+"""Every closed appeal may be rated, a rejected one too."""
+CONTESTABLE = frozenset({S.REJECTED})
 ADDABLE = _WAITING | {S.ANSWERED}
 """Statuses in which the resident may add details."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -146,34 +146,53 @@ async def open_appeals(session: AsyncSession, agency_id: str | None, *, limit: i
     return (await session.scalars(stmt)).all()
 
 
+def _first_overdue(now: datetime) -> ColumnElement[bool]:
+    return and_(Appeal.first_response_at.is_(None), Appeal.deadline_at < now)
+
+
+def _answer_overdue(now: datetime) -> ColumnElement[bool]:
+    return and_(Appeal.answered_at.is_(None), Appeal.answer_due_at < now)
+
+
 async def overdue_appeals(session: AsyncSession, now: datetime) -> Sequence[Appeal]:
-    """Open appeals past their first-response deadline with no response yet, by agency."""
+    """Open appeals past a running clock's deadline (first response or answer), by agency."""
     stmt = (
         select(Appeal)
-        .where(
-            Appeal.status.in_(_OPEN),
-            Appeal.deadline_at < now,
-            Appeal.first_response_at.is_(None),
-        )
-        .order_by(Appeal.agency_id, Appeal.deadline_at, Appeal.id)
+        .where(Appeal.status.in_(_OPEN), or_(_first_overdue(now), _answer_overdue(now)))
+        .order_by(Appeal.agency_id, Appeal.created_at, Appeal.id)
     )
     return (await session.scalars(stmt)).all()
 
 
-async def awaiting_first_response(session: AsyncSession, before: datetime) -> Sequence[Appeal]:
-    """Open appeals with no response yet whose deadline falls before ``before`` and that
-    have not been escalated: the candidates for reminders. Locked, skipping rows another
-    worker holds, on PostgreSQL."""
+async def clocks_to_check(session: AsyncSession, now: datetime) -> Sequence[Appeal]:
+    """Open appeals with a running clock at or past its half-way point and not yet
+    escalated: the candidates for reminders. Locked, skipping rows another worker holds,
+    on PostgreSQL."""
+    first = and_(
+        Appeal.first_response_at.is_(None),
+        Appeal.escalated_at.is_(None),
+        or_(Appeal.deadline_half_at <= now, Appeal.deadline_at <= now),
+    )
+    answer = and_(
+        Appeal.answered_at.is_(None),
+        Appeal.answer_escalated_at.is_(None),
+        or_(Appeal.answer_half_at <= now, Appeal.answer_due_at <= now),
+    )
     stmt = (
         select(Appeal)
-        .where(
-            Appeal.status.in_(_OPEN),
-            Appeal.deadline_at.is_not(None),
-            Appeal.deadline_at < before,
-            Appeal.first_response_at.is_(None),
-            Appeal.escalated_at.is_(None),
-        )
-        .order_by(Appeal.deadline_at, Appeal.id)
+        .where(Appeal.status.in_(_OPEN), or_(first, answer))
+        .order_by(Appeal.id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def waiting_without_answer_clock(session: AsyncSession) -> Sequence[Appeal]:
+    """Open appeals stored before the answer clock existed (none once they have one)."""
+    stmt = (
+        select(Appeal)
+        .where(Appeal.status.in_(_OPEN), Appeal.answer_due_at.is_(None), Appeal.answered_at.is_(None))
+        .order_by(Appeal.id)
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(stmt)).all()

@@ -74,6 +74,8 @@ class AppealStatus(StrEnum):
     SOLVED = "solved"
     REJECTED = "rejected"
     REDIRECTED = "redirected"
+    CONTESTED = "contested"
+    """The resident contests a rejection; the admin chat upholds it or sends it back."""
     CLOSED = "closed"
 
 
@@ -121,6 +123,7 @@ class Appeal(Base):
         Index("ix_appeals_agency_status", "agency_id", "status"),
         Index("ix_appeals_resident_created", "resident_id", "created_at"),
         Index("ix_appeals_status_deadline", "status", "deadline_at"),
+        Index("ix_appeals_status_answer_due", "status", "answer_due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -141,12 +144,29 @@ class Appeal(Base):
     passed_at: Mapped[datetime | None]
     """When the appeal was handed to an agency (its card written to the outbox)."""
     deadline_at: Mapped[datetime | None]
+    """The first response's deadline; the first clock stops at ``first_response_at``."""
+    deadline_half_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     reminded_half_at: Mapped[datetime | None]
     reminded_due_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    answer_started_at: Mapped[datetime | None]
+    """The answer clock (59-ФЗ ст. 12): started when the appeal reaches an agency, again
+    when it is redirected, reopened or sent back after a contest; stopped at ``answered_at``."""
+    answer_half_at: Mapped[datetime | None]
+    answer_due_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answer_reminded_half_at: Mapped[datetime | None]
+    answer_reminded_due_at: Mapped[datetime | None]
+    answer_escalated_at: Mapped[datetime | None]
+    answer_extended_at: Mapped[datetime | None]
+    """Set when the admin chat extended the current answer clock (once per clock)."""
+    rejection_reason: Mapped[str | None] = mapped_column(String(16))
+    """The catalogue's reject reason id of the last rejection."""
+    contested_at: Mapped[datetime | None]
+    """When the resident contested the rejection (once per appeal)."""
     rating: Mapped[int | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
 

@@ -324,8 +324,8 @@ async def test_appeal_shows_one_appeal_with_its_history(ctx: Context, clock: Fro
 async def test_overdue_and_blocking_are_for_the_admin_chat(ctx: Context, clock: FrozenClock) -> None:
     core = Core(ctx)
     late = await file_appeal(ctx, category="housing", description="Нет горячей воды третий день")
-    await file_appeal(ctx)  # roads: 48 hours, not late yet
-    clock.advance(timedelta(hours=30))
+    await file_appeal(ctx)  # roads: 16 working hours, not late yet
+    clock.advance(timedelta(hours=30))  # Wednesday 18:00; housing was due at 11:00
     late_number = (await appeal(ctx, late)).number
 
     refused = (await core.handle(say(ROADS_TAMBOV, "/overdue"))).replies[0]
@@ -335,7 +335,7 @@ async def test_overdue_and_blocking_are_for_the_admin_chat(ctx: Context, clock: 
         "<b>Просроченные обращения: 1</b>",
         "",
         "<b>Управление ЖКХ и государственная жилищная инспекция</b>",
-        f"№ {late_number} · ЖКХ · просрочено на 6 ч",
+        f"№ {late_number} · ЖКХ · первый ответ просрочен на 7 ч",
     ]
 
     assert (await core.handle(say(ROADS_TAMBOV, f"/block {late_number}"))).replies[0].text == (

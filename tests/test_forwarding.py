@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from handlers.catalogue import EXAMPLE_PATH, parse_catalogue
 from handlers.context import Context
@@ -55,7 +55,9 @@ async def test_a_pothole_in_tambov_goes_to_the_city_roads_office_with_its_photos
     assert stored.agency_id == "tambov-roads"
     assert stored.status == AppealStatus.PASSED
     assert stored.passed_at == ctx.clock.now()
-    assert stored.deadline_at == stored.created_at + timedelta(hours=48)
+    # Tuesday 12:00 in Moscow; roads: 16 working hours, then 30 days for the answer.
+    assert stored.deadline_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    assert stored.answer_due_at == datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
     assert [(e.kind, e.to_status, e.agency_id) for e in await history(ctx, appeal_id)] == [
         ("passed", "passed", "tambov-roads")
     ]

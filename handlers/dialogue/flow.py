@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import typed_choices
 from handlers.context import Context
+from handlers.deadlines import submitted_terms
 from handlers.dialogue.my_appeals import MyAppeals
 from handlers.dialogue.validation import (
     ADDRESS_MAX,
@@ -862,11 +863,13 @@ class ResidentDialogue:
         log.info(
             "appeal.submitted", appeal=appeal.number, category=appeal.category_id, agency=appeal.agency_id
         )
-        hours = self.ctx.catalogue.first_response_hours(appeal.category_id)
-        shown_hours: int | float = int(hours) if float(hours).is_integer() else hours
         turn.state = State.IDLE
         turn.data = {}
-        turn.say(self._idle_menu(self.t("resident-submitted", number=appeal.number, hours=shown_hours)))
+        turn.say(
+            self._idle_menu(
+                self.t("resident-submitted", number=appeal.number, **submitted_terms(self.ctx, appeal))
+            )
+        )
 
     # -- /my ---------------------------------------------------------------------------------
 

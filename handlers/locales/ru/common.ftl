@@ -7,6 +7,7 @@ status-answered = дан ответ
 status-solved = решено
 status-rejected = отклонено
 status-redirected = перенаправлено
+status-contested = отказ оспорен жителем
 status-closed = закрыто
 
 appeal-number = № { $number }

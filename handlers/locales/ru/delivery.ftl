@@ -23,6 +23,7 @@ delivery-purpose =
         [feedback] вопрос жителю о решении и оценке
         [reminder] напоминание о сроке
         [escalation] сообщение о просрочке
+        [extension] сообщение о продлении срока
         [reopen] сообщение о повторном открытии
         [details] дополнение к обращению
         [digest] еженедельный дайджест
@@ -30,7 +31,11 @@ delivery-purpose =
     }
 
 # To the staff chat that answered: the answer reached the resident.
-delivery-report-delivered = ✅ Ответ по обращению № { $number } доставлен жителю.
+delivery-report-delivered =
+    { $purpose ->
+        [extension] ✅ Житель получил причину продления срока по обращению № { $number }.
+       *[other] ✅ Ответ по обращению № { $number } доставлен жителю.
+    }
 delivery-report-delivered-no-number = ✅ Ответ доставлен жителю.
 
 # To the staff chat that answered: the answer did not reach the resident.

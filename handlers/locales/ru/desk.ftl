@@ -11,6 +11,8 @@ desk-card-agency = Ведомство: { $agency }
 desk-card-unrouted = Ведомство: <b>не определено</b> — перенаправьте обращение
 desk-card-status = Статус: <b>{ $status }</b>
 desk-card-deadline = Срок первого ответа: { $deadline }
+desk-card-answer-deadline = Срок ответа: { $deadline }
+desk-card-answer-extended = Срок ответа (продлён): { $deadline }
 desk-card-description = <b>Описание:</b>
     { $description }
 desk-card-address = Адрес: { $address }
@@ -27,10 +29,12 @@ desk-button-answer = Ответить
 desk-button-redirect = Перенаправить
 desk-button-reject = Отклонить
 desk-button-solve = Решено
+desk-button-extend = Продлить срок ответа
 
 ## Staff actions
 
 desk-prompt-answer = Ответ жителю по обращению № { $number }: напишите его ответом на это сообщение (можно приложить фото, документ, видео или голосовое сообщение).
+desk-prompt-extend = Причина продления срока ответа по обращению № { $number }: напишите её ответом на это сообщение. Житель получит её.
 desk-prompt-reject = Причина отказа по обращению № { $number }: напишите её ответом на это сообщение. Без причины обращение не отклоняется.
 desk-redirect-choose = Куда перенаправить обращение № { $number }?
 desk-redirect-none = Перенаправить некуда: других ведомств нет.
@@ -39,6 +43,7 @@ desk-done-take = Обращение № { $number } взято в работу (
 desk-done-answer = Ответ по обращению № { $number } отправлен жителю.
 desk-done-reject = Обращение № { $number } отклонено ({ $actor }).
 desk-done-solve = Обращение № { $number } отмечено как решённое ({ $actor }).
+desk-done-extend = Срок ответа по обращению № { $number } продлён до { $deadline }. Житель получил причину.
 desk-done-redirect = Обращение № { $number } перенаправлено в { $agency }.
 
 desk-toast-take = Взято в работу
@@ -66,6 +71,8 @@ media-kind-document = документ
 media-kind-animation = анимацию
 media-kind-video_note = видеосообщение
 media-kind-other = вложение этого типа
+desk-refuse-extended = Срок ответа по обращению № { $number } уже продлевали: продлить можно один раз.
+desk-refuse-empty-extension = Без причины срок не продлевается: напишите причину текстом.
 desk-refuse-same-agency = Обращение уже в этом ведомстве.
 desk-refuse-admin-only = Эта команда доступна только в чате администраторов.
 desk-refuse-agency-only = Эта команда доступна только в чате ведомства.
@@ -103,7 +110,9 @@ desk-history-comment = : { $text }
 desk-overdue-title = <b>Просроченные обращения: { $count }</b>
 desk-overdue-empty = Просроченных обращений нет.
 desk-overdue-agency = <b>{ $agency }</b>
-desk-overdue-line = № { $number } · { $topic } · просрочено на { $late }
+desk-overdue-line = № { $number } · { $topic } · { $what } просрочен на { $late }
+desk-overdue-first = первый ответ
+desk-overdue-answer = ответ
 desk-block-usage = Укажите номер обращения: /block 2026-000123
 desk-unblock-usage = Укажите номер обращения: /unblock 2026-000123
 desk-blocked = Житель, подавший обращение № { $number }, заблокирован.
@@ -125,6 +134,10 @@ desk-event-details = житель дополнил обращение
 desk-event-reminder_half = напоминание: прошла половина срока
 desk-event-reminder_due = напоминание: срок истёк
 desk-event-escalated = передано администраторам как просроченное
+desk-event-answer_reminder_half = напоминание: прошла половина срока ответа
+desk-event-answer_reminder_due = напоминание: срок ответа истёк
+desk-event-answer_escalated = передано администраторам: просрочен ответ
+desk-event-extended = срок ответа продлён
 desk-event-delivery_failed = карточка не доставлена в чат ведомства
 desk-event-other = { $kind }
 desk-unrouted-agency = без ведомства
@@ -136,6 +149,7 @@ desk-notice-answer = <b>Ответ по обращению № { $number }</b> (
     { $text }
 desk-notice-rejected = Ваше обращение № { $number } отклонено. Причина: { $reason }
 desk-notice-solved = По вашему обращению № { $number } ведомство сообщает: проблема решена.
+desk-notice-extended = Срок ответа по вашему обращению № { $number } продлён до { $deadline }. Причина: { $reason }
 desk-notice-redirected = Ваше обращение № { $number } передано в другое ведомство: { $agency }.
 
 ## Follow-ups with the resident
@@ -162,6 +176,9 @@ desk-staff-reopened =
     <b>Обращение № { $number } возвращено жителем на доработку.</b>
     Комментарий жителя: { $comment }
     Ответьте на это сообщение, чтобы написать жителю.
+desk-staff-extended =
+    <b>Срок ответа по обращению № { $number } продлён до { $deadline }.</b>
+    Причина: { $reason }
 desk-staff-details =
     <b>Житель дополнил обращение № { $number }:</b>
     { $text }
@@ -172,3 +189,6 @@ desk-staff-details =
 desk-remind-half = ⏳ По обращению № { $number } прошла половина срока первого ответа. Срок: { $deadline }.
 desk-remind-due = ⚠️ Срок первого ответа по обращению № { $number } истёк ({ $deadline }). Ответьте жителю.
 desk-escalation = ⚠️ Просрочено обращение № { $number } ({ $topic }, { $agency }): срок первого ответа истёк { $deadline }.
+desk-answer-remind-half = ⏳ По обращению № { $number } прошла половина срока ответа. Срок: { $deadline }.
+desk-answer-remind-due = ⚠️ Срок ответа по обращению № { $number } истёк ({ $deadline }). Ответьте жителю по существу.
+desk-answer-escalation = ⚠️ Просрочен ответ по обращению № { $number } ({ $topic }, { $agency }): срок истёк { $deadline }.

@@ -51,6 +51,11 @@ class Category(_Strict):
     answer_day_kind: DayKind | None = None
 
 
+class RejectReason(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,15}$")]
+    title: Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class Municipality(_Strict):
     id: Identifier
     name: Annotated[str, Field(min_length=1, max_length=40)]
@@ -202,6 +207,13 @@ class Catalogue(_Strict):
     digest: Digest = Digest()
     limits: Limits = Limits()
     calendar: Calendar = Calendar()
+    reject_reasons: Annotated[tuple[RejectReason, ...], Field(min_length=1, max_length=8)] = (
+        RejectReason(id="not-ours", title="Вне компетенции ведомства"),
+        RejectReason(id="no-details", title="Недостаточно сведений"),
+        RejectReason(id="duplicate", title="Повторное обращение"),
+        RejectReason(id="rude", title="Оскорбительные выражения"),
+    )
+    """«Отклонить» asks for one of these and a free text."""
     categories: Annotated[tuple[Category, ...], Field(min_length=1)]
     municipalities: Annotated[tuple[Municipality, ...], Field(min_length=1)]
     agencies: Annotated[tuple[Agency, ...], Field(min_length=1)]
@@ -209,6 +221,7 @@ class Catalogue(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
         for section, items in (
+            ("reject_reasons", self.reject_reasons),
             ("categories", self.categories),
             ("municipalities", self.municipalities),
             ("agencies", self.agencies),
@@ -324,6 +337,9 @@ class Catalogue(_Strict):
             days = category.answer_days or days
             kind = category.answer_day_kind or kind
         return days, kind
+
+    def reject_reason(self, reason_id: str) -> RejectReason | None:
+        return next((r for r in self.reject_reasons if r.id == reason_id), None)
 
     def all_chats(self) -> Iterable[ChatRef]:
         yield from self.admin.chats

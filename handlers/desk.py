@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import card
+from handlers import card, contest
 from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.deadlines import (
@@ -45,7 +45,12 @@ from storage.appeals import add_attachments
 from storage.models import Appeal, AppealStatus, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
-_PROMPT_ROLES = frozenset({"prompt_reject", "prompt_extend"})
+_PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve"})
+_COMMENTED = frozenset({"answer", "solved", "rejected", "reopened", "details", "extended", "contested"})
+"""History entries whose text /appeal shows."""
+_WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN})
+_REJECT_ROLE = "reject:"
+"""The link role of a rejection's prompt, followed by the chosen reason's id."""
 BOT_ADDED = "sys:bot_added"
 """``Event.payload`` (with no ``callback_id``) when the bot was added to a group."""
 LINK_WAIT_SECONDS = 10.0
@@ -116,11 +121,19 @@ class Desk:
             if action is Action.TAKE:
                 return await self._take(session, appeal, actor)
             if action is Action.SOLVE:
-                return await self._solve(session, appeal, actor)
+                if appeal.status == AppealStatus.ANSWERED.value:
+                    return await self._solve(session, appeal, actor)  # the answer sent is the solution
+                return await self._prompt(session, event, appeal, "prompt_solve", "desk-prompt-solve")
             if action is Action.ANSWER:
                 return await self._prompt(session, event, appeal, "prompt_answer", "desk-prompt-answer")
             if action is Action.REJECT:
-                return await self._prompt(session, event, appeal, "prompt_reject", "desk-prompt-reject")
+                return await self._reject_pressed(session, event, appeal, extra)
+            if action is Action.UPHOLD:
+                return await contest.uphold(self.ctx, session, appeal, actor, event.message_id)
+            if action is Action.RETURN:
+                if extra is None:
+                    return contest.return_choices(self.ctx, appeal)
+                return await contest.send_back(self.ctx, session, appeal, actor, extra, event.message_id)
             if extra is None:
                 return self._redirect_choices(appeal)
             return await self._redirect(session, event, appeal, actor, extra)
@@ -137,6 +150,8 @@ class Desk:
         return Response(toast=texts("desk-toast-take"))
 
     async def _solve(self, session: AsyncSession, appeal: Appeal, actor: Actor) -> Response:
+        """«Решено» after an answer: that answer is the solution; the resident, already
+        asked about it, hears that the agency considers it solved."""
         texts = self.ctx.texts
         await record(self.ctx, session, appeal, "solved", actor, to_status=AppealStatus.SOLVED.value)
         appeal.solved_at = self.ctx.clock.now()
@@ -144,14 +159,32 @@ class Desk:
         await tell_resident(
             self.ctx, session, appeal, Reply(texts("desk-notice-solved", number=appeal.number))
         )
-        await ask_feedback(self.ctx, session, appeal)
         await refresh_cards(self.ctx, session, appeal)
         return Response(toast=texts("desk-toast-solve"))
 
-    async def _prompt(
-        self, session: AsyncSession, event: Event, appeal: Appeal, role: str, key: str
+    async def _reject_pressed(
+        self, session: AsyncSession, event: Event, appeal: Appeal, reason_id: str | None
     ) -> Response:
-        prompt = Reply(self.ctx.texts(key, number=appeal.number), force_reply=True, reply_to=event.message_id)
+        """«Отклонить»: first a reason from the catalogue's list, then a free text."""
+        texts, catalogue = self.ctx.texts, self.ctx.catalogue
+        if reason_id is None:
+            rows = tuple(
+                (Button(reason.title, payload=card.payload(Action.REJECT, appeal.id, reason.id)),)
+                for reason in catalogue.reject_reasons
+            )
+            return Response([Reply(texts("desk-reject-choose", number=appeal.number), buttons=rows)])
+        reason = catalogue.reject_reason(reason_id)
+        if reason is None:
+            return Response(toast=texts("desk-refuse-bad-button"))
+        return await self._prompt(
+            session, event, appeal, f"{_REJECT_ROLE}{reason.id}", "desk-prompt-reject", reason=reason.title
+        )
+
+    async def _prompt(
+        self, session: AsyncSession, event: Event, appeal: Appeal, role: str, key: str, **args: str
+    ) -> Response:
+        text = self.ctx.texts(key, number=appeal.number, **args)
+        prompt = Reply(text, force_reply=True, reply_to=event.message_id)
         await queue(
             self.ctx, session, event.chat, prompt, purpose="prompt", appeal_id=appeal.id, link_role=role
         )
@@ -218,7 +251,10 @@ class Desk:
             link = await q.find_link(
                 session, event.chat.platform.value, event.chat.chat_id, event.reply_to_message_id or ""
             )
-            if link is None or (link.role not in _ANSWER_ROLES and link.role not in _PROMPT_ROLES):
+            role = link.role if link is not None else ""
+            if link is None or not (
+                role in _ANSWER_ROLES or role in _PROMPT_ROLES or role.startswith(_REJECT_ROLE)
+            ):
                 return refuse
             appeal = await q.appeal_for_update(session, link.appeal_id)
             if appeal is None:
@@ -226,8 +262,10 @@ class Desk:
             if not may_act(self.ctx, event.chat, appeal):
                 return Response([Reply(texts("desk-refuse-not-yours"), reply_to=event.message_id)])
             actor = Actor.of("staff", event)
-            if link.role == "prompt_reject":
-                return await self._reject(session, event, appeal, actor)
+            if role.startswith(_REJECT_ROLE):
+                return await self._reject(session, event, appeal, actor, role.removeprefix(_REJECT_ROLE))
+            if role == "prompt_solve":
+                return await self._answer(session, event, appeal, actor, solve=True)
             if link.role == "prompt_extend":
                 return await self._extend(session, event, appeal, actor)
             return await self._answer(session, event, appeal, actor)
@@ -252,10 +290,14 @@ class Desk:
                 return
             await asyncio.sleep(0.05)  # the sender commits in another task or process
 
-    async def _answer(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
+    async def _answer(
+        self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, *, solve: bool = False
+    ) -> Response:
+        """The staff's answer reaches the resident; with ``solve`` it is the solution too
+        («Решено» asks for it)."""
         texts = self.ctx.texts
         here = event.message_id
-        if not allowed(Action.ANSWER, appeal.status):
+        if not allowed(Action.SOLVE if solve else Action.ANSWER, appeal.status):
             return Response([Reply(self._refuse_status(appeal), reply_to=here)])
         text = (event.text or "").strip()
         if not text and not event.media:
@@ -271,8 +313,9 @@ class Desk:
         photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
         files = tuple(m for m in event.media if m.kind is not MediaKind.PHOTO)
         agency = card.agency_name(self.ctx.catalogue, texts, appeal.agency_id)
+        key = "desk-notice-solved-answer" if solve else "desk-notice-answer"
         notice = Reply(
-            texts("desk-notice-answer", number=appeal.number, agency=agency, text=text),
+            texts(key, number=appeal.number, agency=agency, text=text),
             photos=photos,
             files=files,
         )
@@ -286,32 +329,50 @@ class Desk:
             report_to=(event.chat, here),
         )
         await self._keep(session, event, appeal)
-        await record(
-            self.ctx, session, appeal, "answer", actor, to_status=AppealStatus.ANSWERED.value, text=text
-        )
+        kind, status = ("solved", AppealStatus.SOLVED) if solve else ("answer", AppealStatus.ANSWERED)
+        await record(self.ctx, session, appeal, kind, actor, to_status=status.value, text=text)
+        if solve:
+            appeal.solved_at = self.ctx.clock.now()
         stop_answer_clock(self.ctx, appeal)
         await ask_feedback(self.ctx, session, appeal)
         await refresh_cards(self.ctx, session, appeal)
+        if solve:
+            done = texts("desk-done-solve", number=appeal.number, actor=actor.label)
+            return Response([Reply(done, reply_to=here)])
         return Response()
 
-    async def _reject(self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor) -> Response:
+    async def _reject(
+        self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, reason_id: str
+    ) -> Response:
+        """A reason from the catalogue's list and a free text; the resident may contest it
+        once and is asked to rate it."""
         texts = self.ctx.texts
         here = event.message_id
         if not allowed(Action.REJECT, appeal.status):
             return Response([Reply(self._refuse_status(appeal), reply_to=here)])
-        reason = (event.text or "").strip()
-        if not reason:
+        reason = self.ctx.catalogue.reject_reason(reason_id)
+        explanation = (event.text or "").strip()
+        if reason is None:
+            return Response([Reply(texts("desk-refuse-bad-reason"), reply_to=here)])
+        if not explanation:
             return Response([Reply(texts("desk-refuse-empty-reason"), reply_to=here)])
         await self._keep(session, event, appeal)
+        text = texts("desk-rejection-text", reason=reason.title, text=explanation)
         await record(
-            self.ctx, session, appeal, "rejected", actor, to_status=AppealStatus.REJECTED.value, text=reason
+            self.ctx, session, appeal, "rejected", actor, to_status=AppealStatus.REJECTED.value, text=text
         )
+        appeal.rejection_reason = reason.id
         stop_answer_clock(self.ctx, appeal)
+        notice = texts("desk-notice-rejected", number=appeal.number, reason=reason.title, text=explanation)
+        if appeal.contested_at is None:
+            notice += "\n\n" + texts("followup-may-contest")
+        if appeal.rating is None:
+            notice += "\n" + texts("followup-ask-rate", number=appeal.number)
         await tell_resident(
             self.ctx,
             session,
             appeal,
-            Reply(texts("desk-notice-rejected", number=appeal.number, reason=reason)),
+            Reply(notice, buttons=contest.after_rejection_buttons(self.ctx, appeal)),
             report_to=(event.chat, here),
         )
         await refresh_cards(self.ctx, session, appeal)
@@ -427,7 +488,7 @@ class Desk:
             )
             who = texts("desk-history-who", name=item.actor_name) if item.actor_name else ""
             comment = ""
-            if item.text and item.kind in ("answer", "rejected", "reopened", "details"):
+            if item.text and item.kind in _COMMENTED:
                 comment = texts("desk-history-comment", text=item.text)
             lines.append(
                 texts(
@@ -492,7 +553,7 @@ class Desk:
 
 
 def _parse_payload(data: str) -> tuple[Action, int, str | None] | None:
-    """``d:<action>:<appeal id>[:<agency id>]``; anything else is forged or stale."""
+    """``d:<action>:<appeal id>[:<agency or reason id>]``; anything else is forged or stale."""
     parts = data.split(":")
     if len(parts) not in (3, 4) or parts[0] != "d":
         return None
@@ -503,7 +564,7 @@ def _parse_payload(data: str) -> tuple[Action, int, str | None] | None:
     if not parts[2].isdigit() or len(parts[2]) > 12:
         return None
     extra = parts[3] if len(parts) == 4 else None
-    if extra is not None and (action is not Action.REDIRECT or not extra):
+    if extra is not None and (action not in _WITH_EXTRA or not extra):
         return None
     return action, int(parts[2]), extra
 

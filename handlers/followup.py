@@ -5,7 +5,8 @@ starts with one of ``PAYLOAD_PREFIXES`` or the resident's dialogue state is one 
 ``STATES``. It returns None when it has nothing to do with the event (then the dialogue
 handles it; a command in one of these states also leaves the state for ``idle``).
 
-Payloads: ``fb:<appeal id>:yes|no``, ``rate:<appeal id>:<1..5>``, ``add:<appeal id>``.
+Payloads: ``fb:<appeal id>:yes|no``, ``rate:<appeal id>:<1..5>``, ``add:<appeal id>``,
+``ct:<appeal id>`` (contest a rejection, once; see :mod:`handlers.contest`).
 The appeal being followed up is kept in ``Dialogue.data["followup_appeal_id"]``.
 """
 
@@ -15,25 +16,27 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import contest
 from handlers.context import Context
 from handlers.deadlines import start_answer_clock
 from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
 from handlers.events import Event, MediaKind, Reply, Response
-from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, RATEABLE
+from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, CONTESTABLE, RATEABLE
 from storage import desk as q
 from storage.appeals import add_attachments
 from storage.models import Appeal, AppealStatus, Dialogue, Resident
 
 IDLE = "idle"
 REOPEN_COMMENT = "reopen_comment"
+CONTEST_COMMENT = "contest_comment"
 ADD_DETAILS = "add_details"
 _APPEAL_KEY = "followup_appeal_id"
 _GROUP_KEY = "followup_media_group"
 
 
 class FollowUp:
-    PAYLOAD_PREFIXES: tuple[str, ...] = ("fb:", "rate:", "add:")
-    STATES: frozenset[str] = frozenset({REOPEN_COMMENT, ADD_DETAILS})
+    PAYLOAD_PREFIXES: tuple[str, ...] = ("fb:", "rate:", "add:", "ct:")
+    STATES: frozenset[str] = frozenset({REOPEN_COMMENT, ADD_DETAILS, CONTEST_COMMENT})
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -56,6 +59,8 @@ class FollowUp:
             return None
         if dialogue.state == REOPEN_COMMENT:
             return await self._reopen(session, event, resident, dialogue, appeal)
+        if dialogue.state == CONTEST_COMMENT:
+            return await self._contest(session, event, dialogue, appeal)
         return await self._add_details(session, event, resident, dialogue, appeal)
 
     # -- buttons -------------------------------------------------------------------------
@@ -83,6 +88,13 @@ class FollowUp:
             return Response([Reply(texts("followup-ask-comment", number=appeal.number))])
         if kind == "rate" and len(rest) == 1 and rest[0] in {"1", "2", "3", "4", "5"}:
             return await self._rate(session, event, resident, appeal, int(rest[0]))
+        if kind == "ct" and not rest:
+            if appeal.status not in CONTESTABLE:
+                return self._not_now(appeal)
+            if appeal.contested_at is not None:
+                return Response(toast=texts("followup-contested-once", number=appeal.number), alert=True)
+            _enter(dialogue, CONTEST_COMMENT, appeal)
+            return Response([Reply(texts("followup-ask-contest", number=appeal.number))])
         if kind == "add" and not rest:
             if appeal.status not in ADDABLE:
                 return self._not_now(appeal)
@@ -170,6 +182,20 @@ class FollowUp:
         await refresh_cards(self.ctx, session, appeal)
         _leave(dialogue)
         return Response([Reply(texts("followup-reopened", number=appeal.number))])
+
+    async def _contest(
+        self, session: AsyncSession, event: Event, dialogue: Dialogue, appeal: Appeal
+    ) -> Response:
+        texts = self.ctx.texts
+        if appeal.status not in CONTESTABLE or appeal.contested_at is not None:
+            _leave(dialogue)
+            return self._not_now(appeal)
+        comment = (event.text or "").strip()
+        if not comment:
+            return Response([Reply(texts("followup-comment-empty"))])
+        await contest.submit(self.ctx, session, appeal, Actor.of("resident", event), comment)
+        _leave(dialogue)
+        return Response([Reply(texts("followup-contest-sent", number=appeal.number))])
 
     async def _add_details(
         self, session: AsyncSession, event: Event, resident: Resident, dialogue: Dialogue, appeal: Appeal

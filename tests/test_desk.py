@@ -131,18 +131,30 @@ async def test_the_answer_button_asks_for_a_reply_that_reaches_the_resident(ctx:
     assert "Заявка передана подрядчику" in answer.text
 
 
-async def test_rejecting_needs_a_reason_and_the_resident_gets_it(ctx: Context) -> None:
+async def test_rejecting_needs_a_listed_reason_and_a_text_and_the_resident_gets_both(ctx: Context) -> None:
     core = Core(ctx)
     appeal_id, _card_id, outbox = await _filed(ctx)
     number = (await appeal(ctx, appeal_id)).number
 
-    await core.handle(press(ROADS_TAMBOV, f"d:reject:{appeal_id}"))
+    [choose] = (await core.handle(press(ROADS_TAMBOV, f"d:reject:{appeal_id}"))).replies
+    assert choose.text == f"Причина отказа по обращению № {number}:"
+    assert [b.text for row in choose.buttons for b in row] == [
+        "Вне компетенции ведомства",
+        "Недостаточно сведений",
+        "Повторное обращение",
+        "Оскорбительные выражения",
+    ]
+    assert await outbox.deliver() == []
+    forged = await core.handle(press(ROADS_TAMBOV, f"d:reject:{appeal_id}:no-such-reason"))
+    assert forged.toast == "Эта кнопка больше не действует."
+    await core.handle(press(ROADS_TAMBOV, f"d:reject:{appeal_id}:not-ours"))
     [prompt] = to(ROADS_TAMBOV, await outbox.deliver())
-    assert "Без причины обращение не отклоняется" in prompt.text
+    assert "причина: «Вне компетенции ведомства»" in prompt.text
+    assert "Без объяснения обращение не отклоняется" in prompt.text
 
     before = await _footprint(ctx)
     no_reason = await core.handle(say(ROADS_TAMBOV, "  ", reply_to=prompt.message_ids[0]))
-    assert no_reason.replies[0].text.startswith("Без причины обращение не отклоняется")
+    assert no_reason.replies[0].text.startswith("Без объяснения обращение не отклоняется")
     assert await _footprint(ctx) == before
     assert (await appeal(ctx, appeal_id)).status == AppealStatus.PASSED
 
@@ -151,13 +163,25 @@ async def test_rejecting_needs_a_reason_and_the_resident_gets_it(ctx: Context) -
     assert done.replies[0].text == f"Обращение № {number} отклонено (Иван Петров)."
     sent = await outbox.deliver()
     [notice] = to(RESIDENT_CHAT, sent)
-    assert notice.text == f"Ваше обращение № {number} отклонено. Причина: Дорога частная"
+    assert notice.text == (
+        f"Ваше обращение № {number} отклонено.\n"
+        "Причина: Вне компетенции ведомства. Дорога частная\n\n"
+        "Не согласны? Отказ можно один раз оспорить: нажмите «Оспорить отказ».\n"
+        f"Оцените, пожалуйста, ответ по обращению № {number} от 1 до 5."
+    )
+    assert notice.payloads == [f"ct:{appeal_id}"] + [f"rate:{appeal_id}:{n}" for n in range(1, 6)]
     edit, report = to(ROADS_TAMBOV, sent)
     assert "Статус: <b>отклонено</b>" in edit.text
     assert edit.reply.buttons == ()
     assert report.text == f"✅ Ответ по обращению № {number} доставлен жителю."
+    stored = await appeal(ctx, appeal_id)
+    assert (stored.rejection_reason, stored.answered_at) == ("not-ours", ctx.clock.now())
     rejected = (await history(ctx, appeal_id))[-1]
-    assert (rejected.kind, rejected.to_status, rejected.text) == ("rejected", "rejected", "Дорога частная")
+    assert (rejected.kind, rejected.to_status, rejected.text) == (
+        "rejected",
+        "rejected",
+        "Вне компетенции ведомства. Дорога частная",
+    )
 
     # A rejected appeal cannot be taken: the old card's button is refused.
     stale = await core.handle(press(ROADS_TAMBOV, f"d:take:{appeal_id}"))
@@ -211,24 +235,65 @@ async def test_redirecting_moves_the_card_to_the_other_agency(ctx: Context) -> N
     assert "Передали в управляющую компанию" in to(RESIDENT_CHAT, await outbox.deliver())[0].text
 
 
-async def test_solving_tells_the_resident_and_asks_whether_it_is_solved(ctx: Context) -> None:
+async def test_solving_asks_for_the_answer_and_the_resident_gets_it(ctx: Context) -> None:
     core = Core(ctx)
     appeal_id, _card_id, outbox = await _filed(ctx)
     number = (await appeal(ctx, appeal_id)).number
 
     response = await core.handle(press(ROADS_TAMBOV, f"d:solve:{appeal_id}"))
 
-    assert response.toast == "Отмечено как решённое"
+    assert response.toast == "Напишите ответом на сообщение бота"
+    [prompt] = await outbox.deliver()
+    assert prompt.chat == ROADS_TAMBOV and prompt.reply.force_reply
+    assert "Без ответа обращение не считается решённым" in prompt.text
+    before = await _footprint(ctx)
+    empty = await core.handle(say(ROADS_TAMBOV, "", reply_to=prompt.message_ids[0]))
+    assert empty.replies[0].text.startswith("Пустой ответ не отправлен")
+    assert await _footprint(ctx) == before
+    assert (await appeal(ctx, appeal_id)).status == AppealStatus.PASSED
+
+    done = await core.handle(say(ROADS_TAMBOV, "Яму заделали асфальтом", reply_to=prompt.message_ids[0]))
+
+    assert done.replies[0].text == f"Обращение № {number} отмечено как решённое (Иван Петров)."
     sent = await outbox.deliver()
     notice, feedback = to(RESIDENT_CHAT, sent)
-    assert notice.text == f"По вашему обращению № {number} ведомство сообщает: проблема решена."
+    assert notice.text == (
+        f"<b>Обращение № {number} решено</b> (Управление дорожного хозяйства г. Тамбова):\n"
+        "Яму заделали асфальтом"
+    )
     assert feedback.purpose == "feedback"
-    [edit] = to(ROADS_TAMBOV, sent)
+    edit, report = to(ROADS_TAMBOV, sent)
     assert "Статус: <b>решено</b>" in edit.text
     assert edit.reply.buttons == ()
+    assert "доставлен" in report.text
     stored = await appeal(ctx, appeal_id)
     assert stored.status == AppealStatus.SOLVED
-    assert stored.solved_at == ctx.clock.now()
+    assert stored.solved_at == stored.answered_at == ctx.clock.now()
+    assert [(e.kind, e.text) for e in await history(ctx, appeal_id)][-1] == (
+        "solved",
+        "Яму заделали асфальтом",
+    )
+
+
+async def test_solving_after_an_answer_uses_that_answer(ctx: Context, clock: FrozenClock) -> None:
+    core = Core(ctx)
+    appeal_id, card_id, outbox = await _filed(ctx)
+    number = (await appeal(ctx, appeal_id)).number
+    await core.handle(say(ROADS_TAMBOV, "Яму заделали", reply_to=card_id))
+    await outbox.deliver()
+    answered = (await appeal(ctx, appeal_id)).answered_at
+    clock.advance(timedelta(hours=1))
+
+    response = await core.handle(press(ROADS_TAMBOV, f"d:solve:{appeal_id}"))
+
+    assert response.toast == "Отмечено как решённое"
+    sent = await outbox.deliver()
+    [notice] = to(RESIDENT_CHAT, sent)
+    assert notice.text == f"По вашему обращению № {number} ведомство сообщает: проблема решена (ответ выше)."
+    [edit] = to(ROADS_TAMBOV, sent)
+    assert "Статус: <b>решено</b>" in edit.text
+    stored = await appeal(ctx, appeal_id)
+    assert stored.status == AppealStatus.SOLVED and stored.answered_at == answered
 
 
 async def test_the_admin_chat_may_act_on_any_appeal(ctx: Context) -> None:

@@ -196,10 +196,19 @@ async def test_take_then_solve_tell_the_resident_and_edit_the_card(
     assert filed.card.buttons == [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]
 
     await filed.group.click(filed.card, "Решено", by=inspector)
+    prompt = await filed.group.expect_message(contains="Решение по обращению")
+    await telegram_bot.settled()
+    alice.assert_nothing_new()
+    assert (await stored(telegram_bot, filed.appeal_id)).status == "in_progress"
+    await filed.group.reply(prompt, "Яму заделали асфальтом 1 декабря", from_user=inspector)
 
-    solved = await alice.expect_message(contains="проблема решена")
-    assert f"№ {filed.number}" in solved.text
+    solved = await alice.expect_message(contains="решено")
+    assert solved.text == (
+        f"Обращение № {filed.number} решено (Управление дорожного хозяйства г. Тамбова):\n"
+        "Яму заделали асфальтом 1 декабря"
+    )
     await alice.expect_message(contains="Проблема по обращению")
+    await filed.group.expect_message(contains="отмечено как решённое (Инспектор)")
     await filed.group.expect_edit(filed.card, "Статус: решено")
     assert filed.card.buttons == []
     appeal = await stored(telegram_bot, filed.appeal_id)
@@ -216,11 +225,19 @@ async def test_reject_asks_for_a_reason_and_without_one_nothing_changes(
     group = filed.group
 
     await group.click(filed.card, "Отклонить", by=inspector)
-    prompt = await group.expect_message(contains="Причина отказа")
-    assert prompt.forces_reply and prompt.reply_to_message_id == filed.card.message_id
+    choose = await group.expect_message(contains="Причина отказа")
+    assert choose.buttons == [
+        ["Вне компетенции ведомства"],
+        ["Недостаточно сведений"],
+        ["Повторное обращение"],
+        ["Оскорбительные выражения"],
+    ]
+    await group.click(choose, "Вне компетенции ведомства", by=inspector)
+    prompt = await group.expect_message(contains="Объясните жителю")
+    assert prompt.forces_reply and prompt.reply_to_message_id == choose.message_id
 
     await group.reply(prompt, "   ", from_user=inspector)
-    await group.expect_message(contains="Без причины обращение не отклоняется")
+    await group.expect_message(contains="Без объяснения обращение не отклоняется")
     await group.send("Дорога федеральная", from_user=inspector)  # not a reply: ignored
     await telegram_bot.settled()
     assert (await stored(telegram_bot, filed.appeal_id)).status == "passed"
@@ -229,9 +246,11 @@ async def test_reject_asks_for_a_reason_and_without_one_nothing_changes(
     await group.reply(prompt, "Дорога федеральная, обратитесь в Росавтодор", from_user=inspector)
 
     rejected = await alice.expect_message(contains="отклонено")
-    assert rejected.text == (
-        f"Ваше обращение № {filed.number} отклонено. Причина: Дорога федеральная, обратитесь в Росавтодор"
+    assert rejected.text.startswith(
+        f"Ваше обращение № {filed.number} отклонено.\n"
+        "Причина: Вне компетенции ведомства. Дорога федеральная, обратитесь в Росавтодор\n"
     )
+    assert rejected.buttons == [["Оспорить отказ"], ["1", "2", "3", "4", "5"]]
     await group.expect_message(contains=f"Обращение № {filed.number} отклонено (Инспектор)")
     await group.expect_message(contains="доставлен")
     await group.expect_edit(filed.card, "Статус: отклонено")
@@ -312,8 +331,11 @@ async def test_yes_and_a_rating_close_the_appeal(tg: Telegram, telegram_bot: Tel
     alice = tg.user(1001, "Алиса")
     inspector = tg.user(5001, "Инспектор")
     filed = await file_appeal(tg, alice)
-    await filed.group.click(filed.card, "Решено", by=inspector)
+    await filed.group.reply(filed.card, "Яму заделали", from_user=inspector)
+    await alice.expect_message(contains="Яму заделали")
     asked = await alice.expect_message(contains="Проблема по обращению")
+    await filed.group.click(filed.card, "Решено", by=inspector)  # the answer sent is the solution
+    await alice.expect_message(contains="проблема решена (ответ выше)")
 
     await alice.click("Да", message=asked)
     await alice.expect_message(contains=f"Обращение № {filed.number} закрыто")

@@ -111,6 +111,9 @@ async def test_a_stale_button_is_refused_with_the_appeal_s_status(
 
     # A solved appeal's card has no buttons; an old press of «Отклонить» still arrives.
     await group.click(filed.card, "Решено", by=first)
+    prompt = await group.expect_message(contains="Решение по обращению")
+    await group.reply(prompt, "Заделали", from_user=first)
+    await group.expect_message(contains="отмечено как решённое")
     await group.expect_edit(filed.card, "Статус: решено")
     await telegram_bot.delivered()
     before = await snapshot(telegram_bot)

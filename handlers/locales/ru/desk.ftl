@@ -21,6 +21,7 @@ desk-card-map-link = <a href="{ $url }">открыть на карте</a>
 desk-card-phone = Телефон: { $phone }
 desk-card-reopened = Обращение возвращено жителем на доработку: { $count } раз(а)
 desk-card-redirected = <b>Перенаправлено в { $agency }</b>
+desk-card-returned = <b>Отказ оспорен, обращение возвращено в { $agency }</b>
 desk-card-location-pin = Место по обращению № { $number }
 desk-card-photos = Фотографии к обращению № { $number }
 
@@ -30,12 +31,18 @@ desk-button-redirect = Перенаправить
 desk-button-reject = Отклонить
 desk-button-solve = Решено
 desk-button-extend = Продлить срок ответа
+desk-button-uphold = Оставить отказ
+desk-button-return = Вернуть в ведомство
 
 ## Staff actions
 
 desk-prompt-answer = Ответ жителю по обращению № { $number }: напишите его ответом на это сообщение (можно приложить фото, документ, видео или голосовое сообщение).
 desk-prompt-extend = Причина продления срока ответа по обращению № { $number }: напишите её ответом на это сообщение. Житель получит её.
-desk-prompt-reject = Причина отказа по обращению № { $number }: напишите её ответом на это сообщение. Без причины обращение не отклоняется.
+desk-prompt-reject = Отказ по обращению № { $number }, причина: «{ $reason }». Объясните жителю, почему: напишите ответом на это сообщение. Без объяснения обращение не отклоняется.
+desk-prompt-solve = Решение по обращению № { $number }: напишите жителю, что сделано, ответом на это сообщение (можно с фотографиями). Без ответа обращение не считается решённым.
+desk-reject-choose = Причина отказа по обращению № { $number }:
+desk-rejection-text = { $reason }. { $text }
+desk-return-choose = В какое ведомство вернуть обращение № { $number }?
 desk-redirect-choose = Куда перенаправить обращение № { $number }?
 desk-redirect-none = Перенаправить некуда: других ведомств нет.
 
@@ -44,12 +51,15 @@ desk-done-answer = Ответ по обращению № { $number } отпра
 desk-done-reject = Обращение № { $number } отклонено ({ $actor }).
 desk-done-solve = Обращение № { $number } отмечено как решённое ({ $actor }).
 desk-done-extend = Срок ответа по обращению № { $number } продлён до { $deadline }. Житель получил причину.
+desk-done-uphold = Отказ по обращению № { $number } оставлен в силе ({ $actor }). Житель уведомлён.
+desk-done-return = Обращение № { $number } возвращено в { $agency }.
 desk-done-redirect = Обращение № { $number } перенаправлено в { $agency }.
 
 desk-toast-take = Взято в работу
 desk-toast-solve = Отмечено как решённое
 desk-toast-redirect = Перенаправлено
 desk-toast-prompt = Напишите ответом на сообщение бота
+desk-toast-done = Готово
 
 ## Refusals
 
@@ -59,7 +69,8 @@ desk-refuse-bad-button = Эта кнопка больше не действуе�
 desk-refuse-transition = Нельзя: обращение № { $number } сейчас в статусе «{ $status }».
 desk-refuse-not-appeal = Это сообщение не относится ни к одному обращению. Чтобы ответить жителю, ответьте на карточку обращения.
 desk-refuse-empty-answer = Пустой ответ не отправлен: напишите текст ответом на карточку.
-desk-refuse-empty-reason = Без причины обращение не отклоняется: напишите причину текстом.
+desk-refuse-empty-reason = Без объяснения обращение не отклоняется: напишите его текстом.
+desk-refuse-bad-reason = Такой причины отказа больше нет: нажмите «Отклонить» ещё раз.
 desk-refuse-resident-gone = Житель удалил свои данные из бота: ответ доставить некому.
 desk-refuse-media = Ответ не отправлен: житель не сможет получить { $kinds } из этого мессенджера. Пришлите это файлом-документом или ссылкой.
 media-kind-photo = фото
@@ -138,6 +149,9 @@ desk-event-answer_reminder_half = напоминание: прошла поло�
 desk-event-answer_reminder_due = напоминание: срок ответа истёк
 desk-event-answer_escalated = передано администраторам: просрочен ответ
 desk-event-extended = срок ответа продлён
+desk-event-contested = житель оспорил отказ
+desk-event-upheld = отказ оставлен в силе
+desk-event-returned = после возражения возвращено в { $agency }
 desk-event-delivery_failed = карточка не доставлена в чат ведомства
 desk-event-other = { $kind }
 desk-unrouted-agency = без ведомства
@@ -147,8 +161,14 @@ desk-unrouted-agency = без ведомства
 desk-notice-taken = Ваше обращение № { $number } взято в работу: { $agency }.
 desk-notice-answer = <b>Ответ по обращению № { $number }</b> ({ $agency }):
     { $text }
-desk-notice-rejected = Ваше обращение № { $number } отклонено. Причина: { $reason }
-desk-notice-solved = По вашему обращению № { $number } ведомство сообщает: проблема решена.
+desk-notice-rejected =
+    Ваше обращение № { $number } отклонено.
+    Причина: { $reason }. { $text }
+desk-notice-solved = По вашему обращению № { $number } ведомство сообщает: проблема решена (ответ выше).
+desk-notice-solved-answer = <b>Обращение № { $number } решено</b> ({ $agency }):
+    { $text }
+desk-notice-upheld = Администраторы рассмотрели ваше возражение по обращению № { $number } и оставили отказ в силе.
+desk-notice-returned = После вашего возражения обращение № { $number } возвращено в ведомство: { $agency }. Ответ — до { $deadline }.
 desk-notice-extended = Срок ответа по вашему обращению № { $number } продлён до { $deadline }. Причина: { $reason }
 desk-notice-redirected = Ваше обращение № { $number } передано в другое ведомство: { $agency }.
 
@@ -164,10 +184,15 @@ followup-comment-empty = Напишите комментарий текстом.
 followup-reopened = Обращение № { $number } возвращено в ведомство с вашим комментарием. Мы сообщим, когда будет ответ.
 followup-rated = Спасибо за оценку { $rating }!
 followup-already-rated = Вы уже оценили ответ по обращению № { $number }.
-followup-cannot-rate = Оценить можно только обращение с ответом.
+followup-cannot-rate = Оценить можно только обращение с ответом или отказом.
 followup-not-yours = Это обращение вам не принадлежит.
 followup-not-now = Сейчас это действие недоступно: обращение № { $number } в статусе «{ $status }».
 followup-bad-button = Эта кнопка больше не действует.
+followup-button-contest = Оспорить отказ
+followup-may-contest = Не согласны? Отказ можно один раз оспорить: нажмите «Оспорить отказ».
+followup-ask-contest = Напишите, почему вы не согласны с отказом по обращению № { $number }: возражение рассмотрят администраторы.
+followup-contest-sent = Ваше возражение по обращению № { $number } передано администраторам. Мы сообщим их решение.
+followup-contested-once = Отказ по обращению № { $number } уже оспаривался: оспорить можно один раз.
 followup-ask-details = Напишите, что добавить к обращению № { $number }: текст и (или) фотографии.
 followup-details-sent = Дополнение к обращению № { $number } передано в ведомство.
 followup-details-empty = Пришлите текст или фотографии.
@@ -183,6 +208,13 @@ desk-staff-details =
     <b>Житель дополнил обращение № { $number }:</b>
     { $text }
     Ответьте на это сообщение, чтобы написать жителю.
+
+## Contested rejections (admin chat)
+
+desk-contest =
+    <b>Житель оспаривает отказ по обращению № { $number }</b> ({ $topic }, { $agency }).
+    Причина отказа: { $reason }
+    Возражение жителя: { $comment }
 
 ## Deadlines
 

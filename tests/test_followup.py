@@ -148,6 +148,6 @@ async def test_an_appeal_still_waiting_cannot_be_confirmed_or_rated(ctx: Context
         confirm.toast
         == f"Сейчас это действие недоступно: обращение № {number} в статусе «передано в ведомство»."
     )
-    assert rate.toast == "Оценить можно только обращение с ответом."
+    assert rate.toast == "Оценить можно только обращение с ответом или отказом."
     stored = await appeal(ctx, appeal_id)
     assert (stored.status, stored.rating) == (AppealStatus.PASSED, None)

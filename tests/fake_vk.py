@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 CHAT_OFFSET = 2_000_000_000
@@ -104,6 +105,22 @@ class Message:
         return [b["action"].get("label", b["action"]["type"]) for b in self.buttons()]
 
 
+@dataclass(frozen=True)
+class CallbackPost:
+    """One Callback API delivery attempt and how the bot answered it."""
+
+    event_id: str
+    target: str
+    status: int
+    body: str
+
+
+def _event_peer(event: dict[str, Any]) -> int:
+    obj = event.get("object") or {}
+    message = obj.get("message") if event.get("type") == "message_new" else obj
+    return int((message or {}).get("peer_id") or 0)
+
+
 @dataclass
 class Photo:
     owner_id: int
@@ -160,6 +177,21 @@ class FakeVk:
         self.polls = 0
         self._waiting_ts: int | None = None
         self._closing = False
+        self.callback_posts: list[CallbackPost] = []
+        """Every Callback API delivery attempt, in the order they were answered."""
+        self.callback_retry_delay = 0.05
+        self.callback_tries = 5
+        self._callback_targets: list[str] = []
+        self._next_target = 0
+        self._callback_secret: str | None = None
+        self._callback_from = 0
+        self._callback_done: set[int] = set()
+        self._callback_busy: set[int] = set()
+        self._redeliver = 0
+        self._callback_wake = asyncio.Event()
+        self._callback_task: asyncio.Task[None] | None = None
+        self._callback_sends: set[asyncio.Task[None]] = set()
+        self._http: aiohttp.ClientSession | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -182,6 +214,7 @@ class FakeVk:
         async with self._new_event:
             self._closing = True
             self._new_event.notify_all()
+        await self.stop_callbacks()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -257,6 +290,97 @@ class FakeVk:
     def forget_history(self) -> None:
         """VK drops old events: a poll for an earlier ts then answers ``failed: 1``."""
         self._first_ts = len(self._events) + 1
+
+    # -- Callback API --------------------------------------------------------------------
+    # dev.vk.com, "Callback API" (/ru/api/callback/getting-started): confirming a server
+    # POSTs {"type": "confirmation", "group_id": ...} and expects the community's string;
+    # every event is POSTed as JSON with the "secret" key set in the settings, and the
+    # server must answer HTTP 200 with the body "ok", or VK sends the event again.
+
+    async def confirm(self, url: str) -> tuple[int, str]:
+        """What the community's «Подтвердить» button gets from ``url`` (status, body)."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json={"type": "confirmation", "group_id": GROUP_ID}) as response,
+        ):
+            return response.status, await response.text()
+
+    def start_callbacks(self, targets: list[str], *, secret: str | None) -> None:
+        """Deliver events from now on by POSTing them to ``targets`` (round-robin, a load
+        balancer in front of several workers) instead of through the long poll: one at a
+        time within a peer, peers in parallel, each sent again until answered "ok" (at most
+        ``callback_tries`` times, ``X-Retry-Counter`` counting the retries)."""
+        self._callback_targets = list(targets)
+        self._callback_secret = secret
+        self._callback_from = len(self._events)
+        if self._callback_task is None:
+            self._callback_task = asyncio.create_task(self._callback_loop(), name="fake-vk-callback")
+        self._callback_wake.set()
+
+    def redeliver_next(self, n: int = 1) -> None:
+        """The next ``n`` events are sent again after they were answered "ok" (as when VK did
+        not get the answer in time)."""
+        self._redeliver += n
+
+    def callbacks_done(self) -> bool:
+        """Every event since ``start_callbacks`` was answered "ok" (or given up)."""
+        return all(i in self._callback_done for i in range(self._callback_from, len(self._events)))
+
+    async def stop_callbacks(self) -> None:
+        task, self._callback_task = self._callback_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, *self._callback_sends, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _callback_loop(self) -> None:
+        self._http = aiohttp.ClientSession()
+        while True:
+            self._callback_wake.clear()
+            busy_peers: set[int] = set()
+            for index in range(self._callback_from, len(self._events)):
+                if index in self._callback_done:
+                    continue
+                peer = _event_peer(self._events[index])
+                if peer in busy_peers:
+                    continue
+                busy_peers.add(peer)
+                if index in self._callback_busy:
+                    continue
+                self._callback_busy.add(index)
+                task = asyncio.create_task(self._send_callback(index))
+                self._callback_sends.add(task)
+                task.add_done_callback(self._callback_sends.discard)
+            await self._callback_wake.wait()
+
+    async def _send_callback(self, index: int) -> None:
+        event = dict(self._events[index])
+        if self._callback_secret is not None:
+            event["secret"] = self._callback_secret
+        sent = 0
+        while sent < self.callback_tries and self._http is not None:
+            target = self._callback_targets[self._next_target % len(self._callback_targets)]
+            self._next_target += 1
+            headers = {"X-Retry-Counter": str(sent)} if sent else {}
+            try:
+                async with self._http.post(target, json=event, headers=headers) as response:
+                    status, body = response.status, await response.text()
+            except (aiohttp.ClientError, OSError):
+                status, body = 0, ""
+            sent += 1
+            self.callback_posts.append(CallbackPost(event["event_id"], target, status, body))
+            if status == 200 and body == "ok":
+                if self._redeliver > 0 and sent == 1:
+                    self._redeliver -= 1
+                    continue
+                break
+            await asyncio.sleep(self.callback_retry_delay)
+        self._callback_done.add(index)
+        self._callback_busy.discard(index)
+        self._callback_wake.set()
+        await self._changed()
 
     # -- people ------------------------------------------------------------------------
 
@@ -533,6 +657,7 @@ class FakeVk:
                 }
             )
             self._new_event.notify_all()
+        self._callback_wake.set()
 
     async def _changed(self) -> None:
         async with self._new_event:

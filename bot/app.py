@@ -35,6 +35,7 @@ from handlers.context import Context
 from handlers.core import Core
 from handlers.deadlines import check_deadlines
 from handlers.events import Platform
+from handlers.moderation import check_moderation
 from handlers.texts import Texts
 from storage.db import Database
 from storage.migrate import upgrade
@@ -80,6 +81,7 @@ def deadline_jobs(scheduler: AsyncIOScheduler, ctx: Context, notify: Callable[[]
     async def run() -> None:
         try:
             await check_deadlines(ctx)
+            await check_moderation(ctx)
         except Exception:
             log.exception("deadline check failed")
             return

@@ -67,6 +67,9 @@ class DigestFigures:
     received_before: int
     passed: int
     passed_before: int
+    declined: int
+    declined_before: int
+    """Turned away by the centre's moderators (``[moderation]``)."""
     answered: int
     solved: int
     mean_response_s: float | None
@@ -115,6 +118,8 @@ async def build_figures(session: AsyncSession, catalogue: Catalogue, period: Per
         received_before=before_totals.received,
         passed=now_totals.passed,
         passed_before=before_totals.passed,
+        declined=now_totals.declined,
+        declined_before=before_totals.declined,
         answered=now_totals.answered,
         solved=now_totals.solved,
         mean_response_s=now_totals.mean_response_s,

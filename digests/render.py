@@ -132,6 +132,15 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
             ),
         ]
     )
+    if figures.declined or figures.declined_before:
+        # Only where the centre moderates: elsewhere every appeal is passed on.
+        blocks[-1].append(
+            texts(
+                "digest-declined",
+                count=format_int(figures.declined),
+                change=versus(figures.declined, figures.declined_before),
+            )
+        )
 
     main = figures.main_topic
     if main is not None:

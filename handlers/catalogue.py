@@ -193,6 +193,44 @@ class Limits(_Strict):
     description_max: Annotated[int, Field(ge=10, le=4000)] = 4000
 
 
+class DeclineReason(_Strict):
+    id: Identifier
+    title: Annotated[str, Field(min_length=1, max_length=40)]
+    """The button label in the admin chat."""
+    text: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    """What the resident is told (the title when unset)."""
+
+
+class Moderation(_Strict):
+    """``[moderation]``: new appeals are read in the admin chat before any agency sees them."""
+
+    enabled: bool = False
+    hours: Annotated[float, Field(gt=0)] = 2
+    """How long moderators have; reminders come at half-way and at the end."""
+    reasons: tuple[DeclineReason, ...] = (
+        DeclineReason(id="spam", title="Спам, реклама"),
+        DeclineReason(id="abuse", title="Оскорбления, нецензурная брань"),
+        DeclineReason(
+            id="competence",
+            title="Не в компетенции органов власти",
+            text="вопрос не относится к компетенции органов государственной власти и местного самоуправления",
+        ),
+        DeclineReason(id="duplicate", title="Повтор обращения", text="это повтор уже поданного обращения"),
+    )
+
+    @model_validator(mode="after")
+    def _reasons(self) -> Moderation:
+        if not self.reasons:
+            raise _Problem("moderation.reasons", "name at least one reason to turn an appeal away")
+        for reason_id, count in Counter(r.id for r in self.reasons).items():
+            if count > 1:
+                raise _Problem("moderation.reasons", f"duplicate id {reason_id!r}")
+        return self
+
+    def reason(self, reason_id: str) -> DeclineReason | None:
+        return next((r for r in self.reasons if r.id == reason_id), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Where an appeal goes: an agency, or (``agency is None``) the admin chats."""
@@ -214,6 +252,7 @@ class Catalogue(_Strict):
         RejectReason(id="rude", title="Оскорбительные выражения"),
     )
     """«Отклонить» asks for one of these and a free text."""
+    moderation: Moderation = Moderation()
     categories: Annotated[tuple[Category, ...], Field(min_length=1)]
     municipalities: Annotated[tuple[Municipality, ...], Field(min_length=1)]
     agencies: Annotated[tuple[Agency, ...], Field(min_length=1)]
@@ -318,6 +357,14 @@ class Catalogue(_Strict):
             days_off=frozenset(self.calendar.days_off),
             working_days=frozenset(self.calendar.working_days),
         )
+    def serving(self, category_id: str, municipality_id: str) -> list[Agency]:
+        """The agencies serving this topic in this municipality (by name or ``"*"``)."""
+        return [
+            a
+            for a in self.agencies
+            if category_id in a.categories
+            and (municipality_id in a.municipalities or "*" in a.municipalities)
+        ]
 
     def first_response_hours(self, category_id: str) -> float:
         category = self.category(category_id)

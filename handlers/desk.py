@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import card, contest
+from handlers import card, contest, moderation
 from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.deadlines import (
@@ -46,7 +46,9 @@ from storage.models import Appeal, AppealStatus, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
 _PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve"})
-_COMMENTED = frozenset({"answer", "solved", "rejected", "reopened", "details", "extended", "contested"})
+_COMMENTED = frozenset(
+    {"answer", "solved", "rejected", "reopened", "details", "extended", "contested", "declined", "topic_changed"}
+)
 """History entries whose text /appeal shows."""
 _WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN})
 _REJECT_ROLE = "reject:"
@@ -73,6 +75,8 @@ class Desk:
         if not known:
             return self._unknown_chat(event)
         if event.payload is not None:
+            if event.payload.startswith(f"{moderation.PREFIX}:"):
+                return await moderation.ModerationDesk(self.ctx).button(event)
             return await self._button(event)
         if event.command is not None:
             return await self._command(event, *event.command)

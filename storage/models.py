@@ -67,6 +67,8 @@ class Base(DeclarativeBase):
 
 
 class AppealStatus(StrEnum):
+    MODERATION = "moderation"
+    """Read in the admin chat before any agency sees it (``[moderation]`` in the catalogue)."""
     NEW = "new"
     PASSED = "passed"
     IN_PROGRESS = "in_progress"

@@ -30,6 +30,8 @@ class Totals:
     passed: int
     answered: int
     solved: int
+    declined: int
+    """Turned away by the centre's moderators: rejected without ever being passed on."""
     mean_response_s: float | None
     median_response_s: float | None
 
@@ -84,12 +86,13 @@ async def totals(session: AsyncSession, start: datetime, end: datetime) -> Total
         _count_where(answered),
         _count_where(_solved()),
         func.avg(case((answered, seconds))),
+        _count_where(and_(Appeal.status == AppealStatus.REJECTED.value, Appeal.passed_at.is_(None))),
     ]
     if dialect == "postgresql":
         columns.append(func.percentile_cont(0.5).within_group(seconds))
     row = (await session.execute(select(*columns).where(_in_period(start, end)))).one()
     if dialect == "postgresql":
-        median = row[5]
+        median = row[6]
     else:
         medians = await _sqlite_medians(session, start, end, by_agency=False)
         median = medians.get("", None)
@@ -98,6 +101,7 @@ async def totals(session: AsyncSession, start: datetime, end: datetime) -> Total
         passed=int(row[1]),
         answered=int(row[2]),
         solved=int(row[3]),
+        declined=int(row[5]),
         mean_response_s=_seconds(row[4]),
         median_response_s=_seconds(median),
     )

@@ -69,3 +69,19 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("[region\nname=", encoding="utf-8")
     with pytest.raises(CatalogueError, match="not valid TOML"):
         load_catalogue(bad)
+
+
+def test_moderation_is_off_by_default_and_its_reasons_are_checked() -> None:
+    shipped = load_catalogue(EXAMPLE_PATH)
+    assert shipped.moderation.enabled is False
+    assert [r.id for r in shipped.moderation.reasons] == ["spam", "abuse", "competence", "duplicate"]
+    raw = tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
+    raw["moderation"] = {
+        "enabled": True,
+        "reasons": [{"id": "spam", "title": "a"}, {"id": "spam", "title": "b"}],
+    }
+    with pytest.raises(CatalogueError, match=r"moderation\.reasons: duplicate id 'spam'"):
+        parse_catalogue(raw)
+    raw["moderation"] = {"enabled": True, "reasons": []}
+    with pytest.raises(CatalogueError, match=r"moderation\.reasons"):
+        parse_catalogue(raw)

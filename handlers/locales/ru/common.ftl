@@ -1,5 +1,6 @@
 # Texts shared by the dialogue and the desk. Arguments are HTML-escaped by handlers.texts.
 
+status-moderation = на проверке в центре управления регионом
 status-new = новое
 status-passed = передано в ведомство
 status-in_progress = в работе

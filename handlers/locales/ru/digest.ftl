@@ -7,6 +7,7 @@ digest-empty = Обращений за этот период не поступа
 
 digest-received = Поступило обращений: <b>{ $count }</b> ({ $change })
 digest-passed = Передано в ведомства: <b>{ $count }</b> ({ $change })
+digest-declined = Отклонено при проверке: <b>{ $count }</b> ({ $change })
 
 digest-vs-week = { $change } к прошлой неделе
 digest-vs-period = { $change } к предыдущему периоду

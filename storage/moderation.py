@@ -1,0 +1,49 @@
+"""Queries of the centre's desk: moderation cards and appeals waiting for moderators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Appeal, AppealStatus, MessageLink
+
+
+async def links(session: AsyncSession, appeal_id: int, role: str) -> Sequence[MessageLink]:
+    """The appeal's messages of one role in every chat, oldest first."""
+    stmt = (
+        select(MessageLink)
+        .where(MessageLink.appeal_id == appeal_id, MessageLink.role == role)
+        .order_by(MessageLink.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def awaiting_moderation(session: AsyncSession, before: datetime) -> Sequence[Appeal]:
+    """Appeals in moderation whose deadline falls before ``before`` and that were not yet
+    reminded at the deadline. Locked, skipping rows another worker holds, on PostgreSQL."""
+    stmt = (
+        select(Appeal)
+        .where(
+            Appeal.status == AppealStatus.MODERATION.value,
+            Appeal.deadline_at.is_not(None),
+            Appeal.deadline_at < before,
+            Appeal.reminded_due_at.is_(None),
+        )
+        .order_by(Appeal.deadline_at, Appeal.id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def in_moderation(session: AsyncSession, *, limit: int = 50) -> Sequence[Appeal]:
+    """Appeals waiting for the moderators, oldest first."""
+    stmt = (
+        select(Appeal)
+        .where(Appeal.status == AppealStatus.MODERATION.value)
+        .order_by(Appeal.created_at, Appeal.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()

@@ -357,6 +357,7 @@ class Catalogue(_Strict):
             days_off=frozenset(self.calendar.days_off),
             working_days=frozenset(self.calendar.working_days),
         )
+
     def serving(self, category_id: str, municipality_id: str) -> list[Agency]:
         """The agencies serving this topic in this municipality (by name or ``"*"``)."""
         return [

@@ -47,7 +47,17 @@ from storage.models import Appeal, AppealStatus, parse_appeal_number
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
 _PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve"})
 _COMMENTED = frozenset(
-    {"answer", "solved", "rejected", "reopened", "details", "extended", "contested", "declined", "topic_changed"}
+    {
+        "answer",
+        "solved",
+        "rejected",
+        "reopened",
+        "details",
+        "extended",
+        "contested",
+        "declined",
+        "topic_changed",
+    }
 )
 """History entries whose text /appeal shows."""
 _WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN})

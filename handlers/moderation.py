@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
 from handlers.context import Context
+from handlers.deadlines import submitted_terms
 from handlers.desk_ops import SYSTEM, Actor, queue, record, tell_resident
 from handlers.events import Button, ChatRef, Event, Keyboard, Platform, Reply, Response
 from handlers.forwarding import pass_on
@@ -170,14 +171,9 @@ class ModerationDesk:
         if agency is None:
             return Response(toast=texts("moderation-refuse-no-agency"), alert=True)
         await pass_on(self.ctx, session, appeal, actor)
-        hours = catalogue.first_response_hours(appeal.category_id)
-        shown: int | float = int(hours) if float(hours).is_integer() else hours
-        await tell_resident(
-            self.ctx,
-            session,
-            appeal,
-            Reply(texts("moderation-notice-passed", number=appeal.number, agency=agency.name, hours=shown)),
-        )
+        terms = submitted_terms(self.ctx, appeal)
+        notice = texts("moderation-notice-passed", number=appeal.number, agency=agency.name, **terms)
+        await tell_resident(self.ctx, session, appeal, Reply(notice))
         final = texts("moderation-card-passed", agency=agency.name, actor=actor.label)
         await _close_cards(self.ctx, session, appeal, final)
         replies = []

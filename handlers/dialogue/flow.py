@@ -44,7 +44,7 @@ from handlers.forwarding import forward_new_appeal
 from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage import residents as resident_store
-from storage.models import Dialogue, Resident
+from storage.models import AppealStatus, Dialogue, Resident
 
 log = structlog.get_logger(__name__)
 
@@ -865,11 +865,12 @@ class ResidentDialogue:
         )
         turn.state = State.IDLE
         turn.data = {}
-        turn.say(
-            self._idle_menu(
-                self.t("resident-submitted", number=appeal.number, **submitted_terms(self.ctx, appeal))
-            )
-        )
+        if appeal.status == AppealStatus.MODERATION.value:
+            # The centre reads it first: the agency's terms start when it is passed on.
+            said = self.t("resident-submitted-moderation", number=appeal.number)
+        else:
+            said = self.t("resident-submitted", number=appeal.number, **submitted_terms(self.ctx, appeal))
+        turn.say(self._idle_menu(said))
 
     # -- /my ---------------------------------------------------------------------------------
 

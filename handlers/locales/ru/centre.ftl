@@ -25,7 +25,7 @@ moderation-remind-due = ⚠️ Срок проверки обращения № 
 
 ## Moderation (resident)
 
-moderation-notice-passed = Ваше обращение № { $number } проверено и передано в ведомство: { $agency }. Ведомство ответит в течение { $hours } ч.
+moderation-notice-passed = Ваше обращение № { $number } проверено и передано в ведомство: { $agency }. Ведомство сообщит, что взяло его в работу, до { $first }, а ответит по существу до { $answer }.
 moderation-notice-declined = Ваше обращение № { $number } не принято к рассмотрению. Причина: { $reason }.
 
 desk-event-moderation = поступило на проверку в центр управления регионом
@@ -33,3 +33,6 @@ desk-event-declined = отклонено при проверке
 desk-event-topic_changed = тема изменена при проверке
 desk-event-moderation_half = напоминание о проверке: прошла половина срока
 desk-event-moderation_due = напоминание о проверке: срок истёк
+
+resident-submitted-moderation =
+    Спасибо! Ваше обращение <b>№ { $number }</b> принято. Центр управления регионом проверит его и передаст в ответственное ведомство — мы сообщим, когда это случится. Ответ придёт сюда, в этот чат. Следить за статусом можно командой /my.

@@ -110,16 +110,22 @@ async def test_my_appeals_are_paged_newest_first(alice: ResidentChat, clock: Fro
 async def test_appeal_details_show_the_history_in_local_time(alice: ResidentChat, db: Database) -> None:
     await file_appeal(alice)
     [appeal] = await _appeals(db)
+    hour = timedelta(hours=1)
+
+    def event(after: timedelta, kind: str, **fields: str) -> AppealEvent:
+        return AppealEvent(
+            appeal_id=appeal.id, at=appeal.created_at + after, kind=kind, actor_kind="system", **fields
+        )
+
     async with db.transaction() as session:
-        session.add(
-            AppealEvent(
-                appeal_id=appeal.id,
-                at=appeal.created_at + timedelta(hours=3),
-                kind="status",
-                actor_kind="staff",
-                from_status="passed",
-                to_status="in_progress",
-            )
+        session.add_all(
+            [
+                event(3 * hour, "taken", from_status="passed", to_status="in_progress"),
+                event(4 * hour, "reminder_half"),
+                event(5 * hour, "answer_escalated"),
+                event(6 * hour, "delivery_failed"),
+                event(7 * hour, "some_future_internal_kind", text="служебное"),
+            ]
         )
     await alice.send("/my")
     assert "24.11.2026" in alice.last_text
@@ -127,8 +133,12 @@ async def test_appeal_details_show_the_history_in_local_time(alice: ResidentChat
     details = alice.last_text
     assert f"Обращение № {appeal.number}" in details
     assert "Подано: 24.11.2026 12:00" in details  # 09:00 UTC is noon in Moscow
-    assert "24.11.2026 12:00 — обращение подано" in details
-    assert "24.11.2026 15:00 — статус: в работе" in details
+    assert "Ответ ожидается до 24.12.2026 18:00" in details
+    assert details.split("<b>История</b>\n", 1)[1].splitlines() == [
+        "24.11.2026 12:00 — вы подали обращение",
+        "24.11.2026 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова",
+        "24.11.2026 15:00 — ведомство взяло обращение в работу",
+    ], "reminders, escalations, delivery reports and unknown kinds stay internal"
     assert "Адрес: ул. Советская, 12" in details
     assert "Дополнить" in alice.buttons
     assert f"add:{appeal.id}" in alice.payloads()

@@ -1,9 +1,13 @@
 """Honest closing on Telegram: a rejection comes with a listed reason and an explanation; the
 resident contests it once, the admin chat upholds it or sends it back; every closed appeal
-is rated, a rejected one too."""
+is rated, a rejected one too. /my shows the agency's answers in full, nothing internal."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from handlers.clock import FrozenClock
+from handlers.deadlines import check_deadlines
 from tests.support.telegram import Group, Person, Telegram, TelegramBot
 from tests.test_e2e_desk import ADMINS, HOUSING, Filed, file_appeal, history, stored
 
@@ -126,3 +130,45 @@ async def test_an_upheld_rejection_is_rated_like_any_closed_appeal(
     await telegram_bot.settled()
     for chat in (alice, admins, filed.group):
         chat.assert_nothing_new()
+
+
+async def test_my_shows_the_agency_s_answer_in_full_and_status_changes_in_plain_words(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    clock = telegram_bot.clock
+    assert isinstance(clock, FrozenClock) and telegram_bot.app is not None
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)  # Tuesday 24 November, 12:00 in Moscow
+    clock.advance(timedelta(hours=1))
+    await filed.group.click(filed.card, "Взять в работу", by=inspector)
+    await alice.expect_message(contains="взято в работу")
+    clock.set(datetime(2026, 12, 9, 12, 0, tzinfo=UTC))  # past half of the answer's term
+    await check_deadlines(telegram_bot.app.ctx)
+    telegram_bot.app.notify()
+    await filed.group.expect_message(contains="половина срока ответа")
+
+    answer = (
+        "Добрый день! Участок улицы Советской включён в план ямочного ремонта.\n"
+        "Подрядчик выйдет 12 декабря, работы займут два дня. " + "Подробности в приложении. " * 20
+    )
+    clock.advance(timedelta(minutes=30))
+    await filed.group.reply(filed.card, answer, from_user=inspector)
+    await alice.expect_message(contains="включён в план")
+    await alice.expect_message(contains="Проблема по обращению")
+
+    await alice.send("/my")
+    listing = await alice.expect_message(contains="Ваши обращения")
+    await alice.click(listing.buttons[0][0], message=listing)
+    details = await alice.expect_message(contains=f"Обращение № {filed.number}")
+    assert "Статус: дан ответ" in details.text
+    history_lines = details.text.split("История\n", 1)[1]
+    assert history_lines == (
+        "24.11.2026 12:00 — вы подали обращение\n"
+        "24.11.2026 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова\n"
+        "24.11.2026 13:00 — ведомство взяло обращение в работу\n"
+        "09.12.2026 15:30 — ответ ведомства (Управление дорожного хозяйства г. Тамбова):\n" + answer.strip()
+    )
+    assert "напомина" not in details.text and "просроч" not in details.text
+    await telegram_bot.settled()
+    alice.assert_nothing_new()

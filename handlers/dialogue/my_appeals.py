@@ -14,10 +14,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from handlers.events import Button, Reply
+from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage.models import OPEN_STATUSES, Appeal, AppealEvent
 
 APPEALS_PER_PAGE = 5
+_WITH_TEXT = frozenset(
+    {"answer", "solved", "rejected", "extended", "contested", "reopened", "details", "rating"}
+)
+"""History entries the resident reads with their text (the agency's answer in full)."""
+_PLAIN = frozenset(
+    {
+        "created",
+        "passed",
+        "unrouted",
+        "taken",
+        "answer",
+        "solved",
+        "redirected",
+        "details",
+        "closed",
+        "upheld",
+        "returned",
+    }
+)
+"""History entries shown as a plain status change; every other kind stays internal."""
 
 
 class MyAppeals:
@@ -98,18 +119,13 @@ class MyAppeals:
             parts.append(self.t("resident-details-address", address=appeal.address))
         elif appeal.latitude is not None:
             parts.append(self.t("resident-details-location"))
-        if events:
+        if appeal.status in OPEN_STATUSES and appeal.answer_due_at is not None:
+            due = self._date(appeal.answer_due_at, with_time=True)
+            parts.append(self.t("resident-details-answer-due", deadline=due))
+        shown = [line for line in (self._history_line(item) for item in events) if line is not None]
+        if shown:
             parts.append(self.t("resident-details-history"))
-            for item in events:
-                if item.kind == "created":
-                    what = self.t("resident-history-created")
-                elif item.to_status:
-                    what = self.t("resident-history-status", status=self._status(item.to_status))
-                else:
-                    what = self.t("resident-history-other", kind=item.kind)
-                parts.append(
-                    self.t("resident-history-line", date=self._date(item.at, with_time=True), what=what)
-                )
+            parts.extend(shown)
         rows: list[tuple[Button, ...]] = []
         if appeal.status in OPEN_STATUSES:
             rows.append((Button(self.t("resident-btn-add"), f"add:{appeal.id}"),))
@@ -118,6 +134,22 @@ class MyAppeals:
             nav.append(Button(self.t("resident-btn-resume"), "nav:resume"))
         rows.append(tuple(nav))
         return Reply("\n".join(parts), buttons=tuple(rows))
+
+    def _history_line(self, item: AppealEvent) -> str | None:
+        """What the resident may read of one history entry: the agency's answers in full,
+        status changes in plain words; internal entries (reminders, escalations, delivery
+        reports) are not shown. Only the kinds named here are ever shown."""
+        date = self._date(item.at, with_time=True)
+        agency = self.ctx.catalogue.agency(item.agency_id)
+        agency_name = agency.name if agency else self.t("resident-history-centre")
+        if item.kind in _WITH_TEXT and item.text:
+            key = f"resident-history-{item.kind}-text"
+        elif item.kind in _PLAIN:
+            key = f"resident-history-{item.kind}"
+        else:
+            return None
+        what = self.t(key, agency=agency_name, text=item.text or "")
+        return self.t("resident-history-line", date=date, what=Safe(what))
 
     def _date(self, moment: datetime, *, with_time: bool = False) -> str:
         local = moment.astimezone(self.ctx.catalogue.zone)

@@ -164,18 +164,29 @@ resident-details-address = Адрес: { $address }
 resident-details-location = Место: геолокация
 resident-details-history = <b>История</b>
 resident-history-line = { $date } — { $what }
-resident-history-created = обращение подано
-resident-history-status = статус: { $status }
-resident-history-other = { $kind ->
-    [answer] получен ответ ведомства
-    [answered] получен ответ ведомства
-    [comment] добавлен комментарий
-    [added] вы дополнили обращение
-    [redirected] обращение перенаправлено
-    [reopened] обращение возвращено на доработку
-    [rated] вы оценили ответ
-   *[other] обновление
-}
+resident-details-answer-due = Ответ ожидается до { $deadline }
+resident-history-centre = центр управления регионом
+resident-history-created = вы подали обращение
+resident-history-passed = передано в ведомство: { $agency }
+resident-history-unrouted = передано в центр управления регионом, он определит ведомство
+resident-history-taken = ведомство взяло обращение в работу
+resident-history-redirected = передано в другое ведомство: { $agency }
+resident-history-answer = ответ ведомства с фотографиями ({ $agency })
+resident-history-answer-text = <b>ответ ведомства</b> ({ $agency }):
+    { $text }
+resident-history-solved = ведомство сообщило, что проблема решена
+resident-history-solved-text = <b>проблема решена</b> ({ $agency }):
+    { $text }
+resident-history-rejected-text = <b>отказ</b> ({ $agency }): { $text }
+resident-history-extended-text = срок ответа продлён. Причина: { $text }
+resident-history-reopened-text = вы вернули обращение на доработку: { $text }
+resident-history-details = вы дополнили обращение фотографиями
+resident-history-details-text = вы дополнили обращение: { $text }
+resident-history-closed = вы подтвердили, что проблема решена
+resident-history-contested-text = вы оспорили отказ: { $text }
+resident-history-upheld = администраторы оставили отказ в силе
+resident-history-returned = после вашего возражения обращение передано в ведомство: { $agency }
+resident-history-rating-text = ваша оценка: { $text }
 resident-btn-add = Дополнить
 resident-btn-to-list = ◀ К списку
 

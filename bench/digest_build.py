@@ -132,7 +132,7 @@ async def main() -> None:
         period = iso_week(*WEEK, catalogue.zone)
         started = time.perf_counter()
         async with db.read() as session:
-            figures = await build_figures(session, catalogue, period)
+            figures = await build_figures(session, catalogue, period, period.end)
         render_digest(texts, figures)
         figures_s = time.perf_counter() - started
         started = time.perf_counter()

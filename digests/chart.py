@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from digests.figures import DigestFigures
 from handlers.events import Media, MediaKind, Platform
@@ -24,6 +24,7 @@ _LOCK = threading.Lock()
 _FONT = "DejaVu Sans"
 _CURRENT = "#2b6cb0"
 _PREVIOUS = "#a0aec0"
+_ON_TIME = "#2f855a"
 
 
 def render_chart(texts: Texts, figures: DigestFigures) -> bytes:
@@ -78,6 +79,7 @@ def _draw(texts: Texts, figures: DigestFigures) -> bytes:
         _say_empty(days_ax, texts("digest-chart-no-appeals"))
     days_ax.set_ylim(bottom=0, top=max([*counts, 1]) * 1.15)
     days_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _draw_on_time(texts, figures, days_ax)
     topics_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
     for ax in (topics_ax, days_ax):
@@ -88,6 +90,24 @@ def _draw(texts: Texts, figures: DigestFigures) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", facecolor="white")
     return buffer.getvalue()
+
+
+def _draw_on_time(texts: Texts, figures: DigestFigures, days_ax: Any) -> None:
+    """The week's trend of first responses on time: a line over the day bars (percent of
+    the day's decided clocks, on its own axis); days with nothing decided are gaps."""
+    shares = [d.on_time_share for d in figures.days]
+    if all(share is None for share in shares):
+        return
+    on_time_ax = days_ax.twinx()
+    points = [(n, share * 100) for n, share in enumerate(shares) if share is not None]
+    xs, ys = zip(*points, strict=True)
+    on_time_ax.plot(xs, ys, color=_ON_TIME, marker="o", linewidth=2, label=texts("digest-chart-on-time"))
+    on_time_ax.set_ylim(0, 110)
+    on_time_ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    on_time_ax.spines[["top"]].set_visible(False)
+    on_time_ax.legend(loc="upper left", prop={"family": _FONT, "size": 9})
+    for label in on_time_ax.get_yticklabels():
+        label.set_fontfamily(_FONT)
 
 
 def _wrap(title: str, width: int = 18) -> str:

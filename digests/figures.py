@@ -7,7 +7,7 @@ agency.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,13 @@ class AgencyFigure:
 class DayFigure:
     day: date
     count: int
+    decided: int = 0
+    """First-response clocks of the day's appeals decided so far, and how many on time."""
+    on_time: int = 0
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.on_time / self.decided if self.decided else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,9 @@ class DigestFigures:
     """Slowest first."""
     days: tuple[DayFigure, ...]
     min_appeals_for_ranking: int
+    quality: stats.Quality
+    open_overdue: int
+    """Appeals waiting for an agency past a deadline at the time of the figures."""
 
     @property
     def empty(self) -> bool:
@@ -101,7 +111,10 @@ class DigestFigures:
         return self.topics[0] if self.topics else None
 
 
-async def build_figures(session: AsyncSession, catalogue: Catalogue, period: Period) -> DigestFigures:
+async def build_figures(
+    session: AsyncSession, catalogue: Catalogue, period: Period, now: datetime
+) -> DigestFigures:
+    """The figures of ``period``; clocks count as decided and overdue as of ``now``."""
     previous = period.previous()
     now_totals = await stats.totals(session, period.start, period.end)
     before_totals = await stats.totals(session, previous.start, previous.end)
@@ -110,6 +123,9 @@ async def build_figures(session: AsyncSession, catalogue: Catalogue, period: Per
     by_municipality = await stats.counts_by_municipality(session, period.start, period.end)
     agencies = await stats.agency_times(session, period.start, period.end)
     per_day = await stats.counts_by_day(session, period.day_boundaries())
+    on_time_per_day = await stats.first_on_time_by_day(session, period.day_boundaries(), now)
+    quality = await stats.quality(session, period.start, period.end, now)
+    overdue = await stats.open_overdue(session, now)
 
     return DigestFigures(
         period=period,
@@ -128,8 +144,13 @@ async def build_figures(session: AsyncSession, catalogue: Catalogue, period: Per
         municipalities=_municipalities(catalogue, by_municipality),
         fastest=(ranked := _ranked_agencies(catalogue, agencies))[:RANKED_AGENCIES],
         slowest=tuple(reversed(ranked[RANKED_AGENCIES:]))[:RANKED_AGENCIES],
-        days=tuple(DayFigure(day, count) for day, count in zip(period.days(), per_day, strict=True)),
+        days=tuple(
+            DayFigure(day, count, decided, on_time)
+            for day, count, (decided, on_time) in zip(period.days(), per_day, on_time_per_day, strict=True)
+        ),
         min_appeals_for_ranking=catalogue.digest.min_appeals_for_ranking,
+        quality=quality,
+        open_overdue=overdue,
     )
 
 
@@ -148,10 +169,13 @@ def _topics(catalogue: Catalogue, counts: dict[str, int], before: dict[str, int]
 
 
 def _municipalities(catalogue: Catalogue, counts: dict[str, int]) -> tuple[MunicipalityFigure, ...]:
+    """Most appeals per 1,000 residents first, only with enough appeals to mean something:
+    one appeal in a small town would outrank five in the regional capital."""
+    minimum = catalogue.digest.min_appeals_for_ranking
     figures = [
         MunicipalityFigure(m.id, m.name, counts[m.id], m.population)
         for m in catalogue.municipalities
-        if counts.get(m.id)
+        if counts.get(m.id, 0) >= minimum
     ]
     figures.sort(key=lambda f: -f.per_thousand)
     return tuple(figures[:RANKED_MUNICIPALITIES])

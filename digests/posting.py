@@ -43,7 +43,7 @@ class Digest:
 
 async def build_digest(ctx: Context, period: Period, *, preview: bool = False) -> Digest:
     async with ctx.db.read() as session:
-        figures = await build_figures(session, ctx.catalogue, period)
+        figures = await build_figures(session, ctx.catalogue, period, ctx.clock.now())
     text = render_digest(ctx.texts, figures, preview=preview)
     png = await asyncio.to_thread(render_chart, ctx.texts, figures)
     return Digest(figures, text, png)

@@ -173,6 +173,7 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
     else:
         answers.append(texts("digest-answers-none"))
     answers.append(texts("digest-solved", share=str(percent(figures.solved, figures.received))))
+    answers.extend(_quality_lines(texts, figures))
     blocks.append(answers)
 
     if figures.municipalities:
@@ -186,6 +187,7 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
                     rate=format_decimal(municipality.per_thousand, 2),
                 )
             )
+        lines.append(texts("digest-municipalities-note", minimum=figures.min_appeals_for_ranking))
         blocks.append(lines)
 
     if figures.fastest:
@@ -197,6 +199,39 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
         lines.append(texts("digest-agencies-note", minimum=figures.min_appeals_for_ranking))
         blocks.append(lines)
     return _join(blocks)
+
+
+def _quality_lines(texts: Texts, figures: DigestFigures) -> list[str]:
+    """Deadlines kept (both clocks), what is overdue now, and what residents said."""
+    quality = figures.quality
+    lines: list[str] = []
+    if quality.first_decided or quality.answer_decided:
+
+        def share(on_time: int, decided: int) -> str:
+            return texts("digest-share", share=str(percent(on_time, decided))) if decided else "—"
+
+        lines.append(
+            texts(
+                "digest-on-time",
+                first=Safe(share(quality.first_on_time, quality.first_decided)),
+                answer=Safe(share(quality.answer_on_time, quality.answer_decided)),
+            )
+        )
+    lines.append(
+        texts("digest-overdue-open", count=figures.open_overdue, count_text=format_int(figures.open_overdue))
+    )
+    if quality.mean_rating is not None:
+        lines.append(
+            texts(
+                "digest-rating",
+                rating=format_decimal(quality.mean_rating, 1),
+                count=quality.rated,
+                count_text=format_int(quality.rated),
+            )
+        )
+    if quality.settled:
+        lines.append(texts("digest-confirmed", share=str(percent(quality.confirmed, quality.settled))))
+    return lines
 
 
 def _agency_line(texts: Texts, place: int, agency: AgencyFigure) -> str:

@@ -131,7 +131,8 @@ class Digest(_Strict):
     hour: Annotated[int, Field(ge=0, le=23)] = 9
     minute: Annotated[int, Field(ge=0, le=59)] = 0
     min_appeals_for_ranking: Annotated[int, Field(ge=1)] = 5
-    """An agency enters the speed ranking only with at least this many appeals in the week."""
+    """An agency enters the speed ranking, and a municipality the per-1,000 ranking, only
+    with at least this many appeals in the period."""
 
     @field_validator("channels", mode="before")
     @classmethod

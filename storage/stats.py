@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appeal, AppealStatus, DigestPost
+from storage.models import OPEN_STATUSES, Appeal, AppealStatus, DigestPost
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,24 @@ class Totals:
     """Turned away by the centre's moderators: rejected without ever being passed on."""
     mean_response_s: float | None
     median_response_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """How the period's appeals fared against their deadlines and with their residents."""
+
+    first_decided: int
+    """First-response clocks decided: a response came, or the deadline has passed."""
+    first_on_time: int
+    answer_decided: int
+    """Answer clocks decided: an answer came, or the (possibly extended) deadline passed."""
+    answer_on_time: int
+    rated: int
+    mean_rating: float | None
+    settled: int
+    """Appeals the agency answered or solved (rejections not included)."""
+    confirmed: int
+    """Of those, the ones the resident confirmed as solved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,87 @@ async def totals(session: AsyncSession, start: datetime, end: datetime) -> Total
         mean_response_s=_seconds(row[4]),
         median_response_s=_seconds(median),
     )
+
+
+def _first_on_time() -> ColumnElement[bool]:
+    return and_(Appeal.first_response_at.is_not(None), Appeal.first_response_at <= Appeal.deadline_at)
+
+
+def _first_decided(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Appeal.deadline_at.is_not(None),
+        or_(Appeal.first_response_at.is_not(None), Appeal.deadline_at <= now),
+    )
+
+
+def _answer_on_time() -> ColumnElement[bool]:
+    return and_(Appeal.answered_at.is_not(None), Appeal.answered_at <= Appeal.answer_due_at)
+
+
+def _answer_decided(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Appeal.answer_due_at.is_not(None),
+        or_(Appeal.answered_at.is_not(None), Appeal.answer_due_at <= now),
+    )
+
+
+_SETTLED = (AppealStatus.ANSWERED.value, AppealStatus.SOLVED.value, AppealStatus.CLOSED.value)
+
+
+async def quality(session: AsyncSession, start: datetime, end: datetime, now: datetime) -> Quality:
+    """On-time shares of both clocks (as decided at ``now``), ratings and confirmations of
+    the appeals created in the period."""
+    columns: list[ColumnElement[Any]] = [
+        _count_where(_first_decided(now)),
+        _count_where(_first_on_time()),
+        _count_where(_answer_decided(now)),
+        _count_where(_answer_on_time()),
+        func.count(Appeal.rating),
+        func.avg(Appeal.rating),
+        _count_where(Appeal.status.in_(_SETTLED)),
+        _count_where(Appeal.status == AppealStatus.CLOSED.value),
+    ]
+    row = (await session.execute(select(*columns).where(_in_period(start, end)))).one()
+    return Quality(
+        first_decided=int(row[0]),
+        first_on_time=int(row[1]),
+        answer_decided=int(row[2]),
+        answer_on_time=int(row[3]),
+        rated=int(row[4]),
+        mean_rating=None if row[5] is None else round(float(row[5]), 2),
+        settled=int(row[6]),
+        confirmed=int(row[7]),
+    )
+
+
+async def open_overdue(session: AsyncSession, now: datetime) -> int:
+    """Appeals waiting for an agency now with a clock past its deadline."""
+    first = and_(Appeal.first_response_at.is_(None), Appeal.deadline_at < now)
+    answer = and_(Appeal.answered_at.is_(None), Appeal.answer_due_at < now)
+    waiting = sorted(s.value for s in OPEN_STATUSES)
+    stmt = select(func.count()).where(Appeal.status.in_(waiting), or_(first, answer))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def first_on_time_by_day(
+    session: AsyncSession, boundaries: Sequence[datetime], now: datetime
+) -> list[tuple[int, int]]:
+    """Per day between consecutive ``boundaries`` (by when the appeals came): first-response
+    clocks decided at ``now``, and how many of them on time."""
+    if len(boundaries) < 2:
+        raise ValueError("need at least two boundaries")
+    days = len(boundaries) - 1
+    whens = [(Appeal.created_at < cut, n) for n, cut in enumerate(boundaries[1:-1])]
+    day = case(*whens, else_=days - 1) if whens else literal(0)
+    rows = await session.execute(
+        select(day.label("day"), _count_where(_first_decided(now)), _count_where(_first_on_time()))
+        .where(_in_period(boundaries[0], boundaries[-1]))
+        .group_by(day)
+    )
+    result = [(0, 0)] * days
+    for index, decided, on_time in rows:
+        result[int(index)] = (int(decided), int(on_time))
+    return result
 
 
 async def _sqlite_medians(

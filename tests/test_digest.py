@@ -9,12 +9,16 @@ import io
 import struct
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from matplotlib.axes import Axes
 from sqlalchemy import select
 
 from digests.chart import render_chart
@@ -84,17 +88,33 @@ async def test_the_weeks_digest_reads_like_the_centres_posts(ctx: Context) -> No
         # 5 of 7 answered; 2 h, 4 h, 1 h, 30 min, 10 h: median 2 h, mean 3 h 30 min
         "Первый ответ получили 71 % обращений. Время первого ответа: медиана — 2 ч, в среднем — 3 ч 30 мин.",
         "Решено: 29 % обращений.",
-        "",
+        # first response: 1 of 3 decided on time; the answer: 2 of 3
+        "В срок: первый ответ — 33 %, ответ по существу — 67 % "
+        "(из тех, чей срок истёк или кому уже ответили).",
+        "Сейчас просрочено: 1 обращение.",
+        "Средняя оценка жителей: 3,5 из 5 (2 оценки).",
+        # 2 closed by their residents of 5 answered, solved or closed
+        "Жители подтвердили решение по 40 % обращений с ответом.",
+    ]
+    # No municipality and no agency had the 5 appeals a ranking needs: no rankings at all.
+    assert "на 1 000 жителей" not in digest.text
+    assert "Быстрее всех" not in digest.text
+    assert fits_caption(digest.text)
+
+    ranked = await build_digest(
+        replace(ctx, catalogue=catalogue_with(min_appeals_for_ranking=1)),
+        iso_week(2026, 47, ctx.catalogue.zone),
+    )
+    tail = lines(ranked.text)[lines(ranked.text).index("Обращений на 1 000 жителей") :]
+    assert tail[:7] == [
         "Обращений на 1 000 жителей",
         "1. Котовск — 0,04",
         "2. Моршанск — 0,03",
         "3. Рассказово — 0,03",
         "4. Тамбов — 0,01",
         "5. Мичуринск — 0,01",
+        "Муниципалитеты, где меньше 1 обращения, не ранжируются.",
     ]
-    # No agency had the 5 appeals the ranking needs, so there is no ranking at all.
-    assert "Быстрее всех" not in digest.text
-    assert fits_caption(digest.text)
 
 
 async def test_agency_rankings_name_the_three_fastest_and_the_three_slowest(ctx: Context) -> None:
@@ -179,6 +199,26 @@ async def test_the_chart_is_a_png_of_sensible_size(ctx: Context) -> None:
     assert 10_000 <= len(digest.png) <= 1_000_000
     # the same figures draw the same picture
     assert render_chart(ctx.texts, digest.figures) == digest.png
+
+
+async def test_the_chart_draws_the_weeks_trend_of_first_responses_on_time(ctx: Context) -> None:
+    await seed(ctx.db, WEEK_46 + WEEK_47)
+    digest = await build_digest(ctx, iso_week(2026, 47, ctx.catalogue.zone))
+    assert [d.on_time_share for d in digest.figures.days][:4] == [1.0, 0.0, 0.0, None]
+
+    drawn: list[tuple[list[float], list[float]]] = []
+    original = Axes.plot
+
+    def spy(ax: Axes, *args: Any, **kwargs: Any) -> Any:
+        drawn.append((list(args[0]), list(args[1])))
+        return original(ax, *args, **kwargs)
+
+    with patch.object(Axes, "plot", spy):
+        with_trend = render_chart(ctx.texts, digest.figures)
+    # Monday 100 %, Tuesday and Wednesday 0 %; days with nothing decided are left out.
+    assert drawn == [([0, 1, 2], [100.0, 0.0, 0.0])]
+    no_decisions = tuple(replace(d, decided=0, on_time=0) for d in digest.figures.days)
+    assert render_chart(ctx.texts, replace(digest.figures, days=no_decisions)) != with_trend
 
 
 # -- posting exactly once ---------------------------------------------------------------------

@@ -46,6 +46,12 @@ class Seed:
     """After passing (after creation when never passed)."""
     status: str = "passed"
     solved: bool = False
+    deadline_after: timedelta | None = None
+    """The first response's deadline, after creation."""
+    answer_due_after: timedelta | None = None
+    """The answer's deadline, after creation; the answer is the first response when the
+    status says the agency answered."""
+    rating: int | None = None
 
 
 async def seed(db: Database, appeals: list[Seed]) -> None:
@@ -55,6 +61,8 @@ async def seed(db: Database, appeals: list[Seed]) -> None:
             answered = None
             if s.answered_after is not None:
                 answered = (passed or s.created) + s.answered_after
+            answer_due = s.created + s.answer_due_after if s.answer_due_after is not None else None
+            gave_answer = answer_due is not None and s.status in ("answered", "solved", "closed")
             session.add(
                 Appeal(
                     platform="telegram",
@@ -67,6 +75,10 @@ async def seed(db: Database, appeals: list[Seed]) -> None:
                     passed_at=passed,
                     first_response_at=answered,
                     solved_at=(answered or s.created) + timedelta(days=1) if s.solved else None,
+                    deadline_at=s.created + s.deadline_after if s.deadline_after is not None else None,
+                    answer_due_at=answer_due,
+                    answered_at=answered if gave_answer else None,
+                    rating=s.rating,
                 )
             )
 
@@ -85,6 +97,8 @@ WEEK_47 = [
         passed_after=H,
         answered_after=2 * H,
         status="answered",
+        deadline_after=8 * H,  # responded after 3 h: on time
+        answer_due_after=timedelta(days=30),  # answered on time
     ),
     Seed(
         msk(17, 12),
@@ -95,10 +109,22 @@ WEEK_47 = [
         answered_after=4 * H,
         status="solved",
         solved=True,
+        deadline_after=4 * H,  # responded after 4 h 30 min: late
     ),
-    Seed(msk(18, 9), "roads", "michurinsk", "region-roads", passed_after=timedelta(0)),
+    # Never answered, its first deadline long past: decided, and overdue now.
+    Seed(msk(18, 9), "roads", "michurinsk", "region-roads", passed_after=timedelta(0), deadline_after=8 * H),
     # Never passed on: the response time counts from creation.
-    Seed(msk(19, 15), "housing", "tambov", "housing", answered_after=H, status="closed", solved=True),
+    Seed(
+        msk(19, 15),
+        "housing",
+        "tambov",
+        "housing",
+        answered_after=H,
+        status="closed",
+        solved=True,
+        answer_due_after=timedelta(days=10),  # on time
+        rating=5,
+    ),
     Seed(msk(20, 8), "health", "kotovsk", "health", passed_after=H, answered_after=30 * M, status="answered"),
     # Sunday 23:59: still this week; closed without being solved.
     Seed(
@@ -109,6 +135,8 @@ WEEK_47 = [
         passed_after=timedelta(0),
         answered_after=10 * H,
         status="closed",
+        answer_due_after=5 * H,  # late
+        rating=2,
     ),
 ]
 
@@ -134,7 +162,7 @@ def week47(catalogue: Catalogue) -> Period:
 
 async def figures_for(db: Database, catalogue: Catalogue, period: Period) -> DigestFigures:
     async with db.read() as session:
-        return await build_figures(session, catalogue, period)
+        return await build_figures(session, catalogue, period, period.end)
 
 
 async def test_week_boundaries_are_moscow_midnights_stored_in_utc(week47: Period) -> None:
@@ -172,8 +200,34 @@ async def test_a_week_of_appeals_adds_up_to_the_hand_counted_figures(
     ]
     assert figures.main_topic is not None and figures.main_topic.title == "Дороги"
 
-    # appeals per 1,000 residents: Котовск 1/28 000, Моршанск 1/36 000, Рассказово 1/40 000,
-    # Тамбов 3/253 000, Мичуринск 1/85 000
+    # First response: on time 1 of 3 decided (late one, never-answered one past its deadline);
+    # the answer: 2 of 3 on time; two ratings, 5 and 2; 5 answered, solved or closed, 2 closed.
+    assert figures.quality == stats.Quality(
+        first_decided=3,
+        first_on_time=1,
+        answer_decided=3,
+        answer_on_time=2,
+        rated=2,
+        mean_rating=3.5,
+        settled=5,
+        confirmed=2,
+    )
+    assert figures.open_overdue == 1  # the Michurinsk appeal nobody answered
+    # per day of receipt: (decided, on time) of the first response
+    assert [(d.decided, d.on_time) for d in figures.days] == [
+        (1, 1),
+        (1, 0),
+        (1, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+    ]
+
+    # appeals per 1,000 residents, the municipalities with at least the minimum (5) only
+    assert figures.municipalities == ()
+    figures = await figures_for(db, catalogue_with(min_appeals_for_ranking=1), week47)
+    # Котовск 1/28 000, Моршанск 1/36 000, Рассказово 1/40 000, Тамбов 3/253 000, Мичуринск 1/85 000
     assert [m.name for m in figures.municipalities] == [
         "Котовск",
         "Моршанск",
@@ -193,6 +247,15 @@ async def test_a_week_of_appeals_adds_up_to_the_hand_counted_figures(
         (21, 0),
         (22, 1),
     ]
+
+
+async def test_a_small_town_with_one_appeal_does_not_outrank_the_capital(
+    db: Database, week47: Period
+) -> None:
+    await seed(db, WEEK_47)
+    figures = await figures_for(db, catalogue_with(min_appeals_for_ranking=3), week47)
+    # Котовск has the highest rate (1 of 28 000) but a single appeal: only Тамбов (3) is ranked.
+    assert [(m.name, m.count) for m in figures.municipalities] == [("Тамбов", 3)]
 
 
 async def test_agencies_below_the_minimum_are_left_out_of_the_ranking(db: Database, week47: Period) -> None:

@@ -30,9 +30,26 @@ digest-topic-line = { $place }. { $title } — { $count } ({ $change })
 digest-answers = Первый ответ получили <b>{ $share } %</b> обращений. Время первого ответа: медиана — { $median }, в среднем — { $mean }.
 digest-answers-none = Первых ответов на эти обращения пока нет.
 digest-solved = Решено: <b>{ $share } %</b> обращений.
+digest-share = <b>{ $share } %</b>
+digest-on-time = В срок: первый ответ — { $first }, ответ по существу — { $answer } (из тех, чей срок истёк или кому уже ответили).
+digest-overdue-open = Сейчас просрочено: <b>{ $count_text }</b> { $count ->
+    [one] обращение
+    [few] обращения
+   *[many] обращений
+}.
+digest-rating = Средняя оценка жителей: <b>{ $rating }</b> из 5 ({ $count_text } { $count ->
+    [one] оценка
+    [few] оценки
+   *[many] оценок
+}).
+digest-confirmed = Жители подтвердили решение по <b>{ $share } %</b> обращений с ответом.
 
 digest-municipalities-header = <b>Обращений на 1 000 жителей</b>
 digest-municipality-line = { $place }. { $name } — { $rate }
+digest-municipalities-note = <i>Муниципалитеты, где меньше { $minimum } { $minimum ->
+    [one] обращения
+   *[other] обращений
+}, не ранжируются.</i>
 
 digest-fastest-header = <b>Быстрее всех отвечают</b>
 digest-slowest-header = <b>Дольше всех отвечают</b>
@@ -82,6 +99,7 @@ digest-weekday-6 = вс
 
 digest-chart-topics = Главные темы
 digest-chart-days = Обращения по дням
+digest-chart-on-time = первый ответ в срок
 digest-chart-no-appeals = Обращений не было
 digest-chart-current-week = эта неделя
 digest-chart-previous-week = прошлая неделя

@@ -124,7 +124,7 @@ async def test_appeal_details_show_the_history_in_local_time(alice: ResidentChat
                 event(4 * hour, "reminder_half"),
                 event(5 * hour, "answer_escalated"),
                 event(6 * hour, "delivery_failed"),
-                event(7 * hour, "some_future_internal_kind", text="служебное"),
+                event(7 * hour, "internal_note", text="служебное"),
             ]
         )
     await alice.send("/my")

@@ -69,6 +69,8 @@ class Agency(_Strict):
     categories: Annotated[tuple[str, ...], Field(min_length=1)]
     municipalities: tuple[str, ...] = ("*",)
     """Municipality ids this agency serves, or ``"*"`` for all of them."""
+    review_answers: bool = False
+    """Its answers go to the admin chats first and reach the resident once approved."""
 
     @field_validator("chats", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import card, contest, moderation
+from handlers import card, contest, moderation, review
 from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.deadlines import (
@@ -57,6 +57,9 @@ _COMMENTED = frozenset(
         "contested",
         "declined",
         "topic_changed",
+        "answer_review",
+        "solution_review",
+        "answer_returned",
     }
 )
 """History entries whose text /appeal shows."""
@@ -87,6 +90,8 @@ class Desk:
         if event.payload is not None:
             if event.payload.startswith(f"{moderation.PREFIX}:"):
                 return await moderation.ModerationDesk(self.ctx).button(event)
+            if event.payload.startswith(f"{review.PREFIX}:"):
+                return await review.ReviewDesk(self.ctx).button(event)
             return await self._button(event)
         if event.command is not None:
             return await self._command(event, *event.command)
@@ -267,7 +272,10 @@ class Desk:
             )
             role = link.role if link is not None else ""
             if link is None or not (
-                role in _ANSWER_ROLES or role in _PROMPT_ROLES or role.startswith(_REJECT_ROLE)
+                role in _ANSWER_ROLES
+                or role in _PROMPT_ROLES
+                or role.startswith(_REJECT_ROLE)
+                or role == review.RETURN_ROLE
             ):
                 return refuse
             appeal = await q.appeal_for_update(session, link.appeal_id)
@@ -276,6 +284,8 @@ class Desk:
             if not may_act(self.ctx, event.chat, appeal):
                 return Response([Reply(texts("desk-refuse-not-yours"), reply_to=event.message_id)])
             actor = Actor.of("staff", event)
+            if role == review.RETURN_ROLE:
+                return await review.ReviewDesk(self.ctx).returned(session, event, appeal, actor)
             if role.startswith(_REJECT_ROLE):
                 return await self._reject(session, event, appeal, actor, role.removeprefix(_REJECT_ROLE))
             if role == "prompt_solve":
@@ -333,6 +343,12 @@ class Desk:
             photos=photos,
             files=files,
         )
+        if review.required(self.ctx, event.chat, appeal):
+            await self._keep(session, event, appeal)
+            stop_answer_clock(self.ctx, appeal)  # the clocks count from the agency's answer
+            return await review.hold(
+                self.ctx, session, event, appeal, actor, resident=chat, notice=notice, text=text, solve=solve
+            )
         await queue(
             self.ctx,
             session,

@@ -79,6 +79,8 @@ class AppealStatus(StrEnum):
     CONTESTED = "contested"
     """The resident contests a rejection; the admin chat upholds it or sends it back."""
     CLOSED = "closed"
+    REVIEW = "review"
+    """The agency's answer waits for the centre's approval (``review_answers`` in the catalogue)."""
 
 
 OPEN_STATUSES = frozenset(
@@ -255,6 +257,8 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"
+    """Written, not to be sent yet: an answer waiting for the centre's approval."""
 
 
 class OutboxMessage(Base):

@@ -1,4 +1,5 @@
-"""Queries of the centre's desk: moderation cards and appeals waiting for moderators."""
+"""Queries of the centre's desk: moderation cards, appeals waiting for moderators, answers
+waiting for approval."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appeal, AppealStatus, MessageLink
+from storage.models import Appeal, AppealEvent, AppealStatus, MessageLink, OutboxMessage, OutboxStatus
 
 
 async def links(session: AsyncSession, appeal_id: int, role: str) -> Sequence[MessageLink]:
@@ -47,3 +48,24 @@ async def in_moderation(session: AsyncSession, *, limit: int = 50) -> Sequence[A
         .limit(limit)
     )
     return (await session.scalars(stmt)).all()
+
+
+async def held_answer(session: AsyncSession, appeal_id: int) -> OutboxMessage | None:
+    """The appeal's answer waiting for approval (one at a time: the appeal is in review)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.appeal_id == appeal_id, OutboxMessage.status == OutboxStatus.HELD.value)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def last_event(session: AsyncSession, appeal_id: int, kinds: tuple[str, ...]) -> AppealEvent | None:
+    stmt = (
+        select(AppealEvent)
+        .where(AppealEvent.appeal_id == appeal_id, AppealEvent.kind.in_(kinds))
+        .order_by(AppealEvent.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()

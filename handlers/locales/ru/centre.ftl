@@ -36,3 +36,31 @@ desk-event-moderation_due = напоминание о проверке: срок
 
 resident-submitted-moderation =
     Спасибо! Ваше обращение <b>№ { $number }</b> принято. Центр управления регионом проверит его и передаст в ответственное ведомство — мы сообщим, когда это случится. Ответ придёт сюда, в этот чат. Следить за статусом можно командой /my.
+
+## Answer review (admin chat and agency chat)
+
+review-card =
+    🔎 <b>Ответ по обращению № { $number } на проверке</b>
+    { $agency }, { $actor }:
+    { $text }
+review-attachments = Вложения ответа по обращению № { $number }
+review-button-approve = Одобрить
+review-button-return = Вернуть на доработку
+review-held = Ответ по обращению № { $number } отправлен на проверку в центр управления регионом: житель получит его после одобрения.
+review-prompt-return = Что доработать в ответе по обращению № { $number }? Напишите ответом на это сообщение: комментарий получит ведомство.
+review-refuse-done = Ответ по обращению № { $number } уже проверен: обращение в статусе «{ $status }».
+review-refuse-nothing = Ответа на проверке нет.
+review-refuse-empty-comment = Без комментария ответ не возвращается: напишите, что доработать.
+review-card-approved = ✅ Ответ одобрен и отправлен жителю ({ $actor }).
+review-card-returned = ↩️ Ответ возвращён на доработку ({ $actor }): { $comment }
+review-toast-approved = Одобрено, ответ отправлен жителю
+review-returned-to-agency =
+    <b>Ответ по обращению № { $number } возвращён на доработку центром управления регионом.</b>
+    Комментарий: { $comment }
+    Ответьте на это сообщение, чтобы отправить жителю новый ответ.
+review-done-returned = Ответ по обращению № { $number } возвращён в ведомство с комментарием.
+
+desk-event-answer_review = ответ отправлен на проверку
+desk-event-solution_review = ответ о решении отправлен на проверку
+desk-event-answer_approved = ответ одобрен центром управления регионом
+desk-event-answer_returned = ответ возвращён на доработку

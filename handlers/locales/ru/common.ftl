@@ -10,5 +10,6 @@ status-rejected = отклонено
 status-redirected = перенаправлено
 status-contested = отказ оспорен жителем
 status-closed = закрыто
+status-review = ответ на проверке в центре управления регионом
 
 appeal-number = № { $number }

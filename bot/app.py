@@ -19,6 +19,7 @@ from typing import Protocol
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.capabilities import ADAPTERS
 from bot.config import Settings
 from bot.logging import configure_logging
 from bot.media import MediaRegistry
@@ -117,7 +118,13 @@ async def open_app(
         stack.push_async_callback(db.dispose)
         if catalogue is None:
             catalogue = load_catalogue(settings.catalogue_path)
-        ctx = Context(db=db, catalogue=catalogue, texts=texts or Texts(), clock=clock or SystemClock())
+        ctx = Context(
+            db=db,
+            catalogue=catalogue,
+            texts=texts or Texts(),
+            clock=clock or SystemClock(),
+            capabilities=ADAPTERS,
+        )
         app = App(settings=settings, ctx=ctx, core=Core(ctx))
         http = aiohttp.ClientSession()
         stack.push_async_callback(http.close)

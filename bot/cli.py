@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from bot.capabilities import ADAPTERS
 from bot.config import Settings, load_settings
 from handlers.catalogue import CatalogueError, load_catalogue
 from handlers.context import Context
@@ -123,7 +124,7 @@ async def _offline_context(settings: Settings) -> AsyncIterator[Context]:
     await upgrade(settings.database_url)
     db = Database(settings.database_url)
     try:
-        yield Context(db=db, catalogue=catalogue)
+        yield Context(db=db, catalogue=catalogue, capabilities=ADAPTERS)
     finally:
         await db.dispose()
 

@@ -21,6 +21,7 @@ from handlers.core import Core
 from handlers.events import (
     Button,
     ButtonRequest,
+    Capabilities,
     ChatKind,
     ChatRef,
     Contact,
@@ -33,6 +34,18 @@ from handlers.events import (
     Platform,
     Response,
 )
+
+CAPABILITIES = Capabilities(
+    contact_button=False,  # a number is simply typed
+    location_button=True,  # asks for "lat, lon" on the next line
+    label_max=200,
+    message_max=100_000,
+    payload_max=255,
+    inline_buttons_max=100,  # numbered one a line: any number fits, a hundred still reads
+    inline_rows_max=100,
+    inline_row_max=8,
+)
+"""A terminal shows anything; these keep the numbered list of buttons readable."""
 
 _TAG = re.compile(r"<[^>]+>")
 _COORDINATES = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*")

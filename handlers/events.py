@@ -141,6 +141,32 @@ class Event:
         return name, rest.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a chat on one platform can show, declared by its adapter (``bot/*``).
+
+    The core asks these questions instead of asking which platform it talks to. The
+    defaults are a cautious baseline that every adapter can show: a platform that has not
+    declared its own gets no request buttons and the tightest keyboard limits we know.
+    """
+
+    contact_button: bool = False
+    """A button that shares the person's own phone number."""
+    location_button: bool = False
+    """A button that shares the person's location."""
+    label_max: int = 40
+    """Characters in a button label."""
+    message_max: int = 4096
+    """Characters in one message, as the adapter counts them."""
+    payload_max: int = 64
+    """Bytes in a button payload."""
+    inline_buttons_max: int = 10
+    """Inline buttons under one message, all rows together."""
+    inline_rows_max: int = 6
+    inline_row_max: int = 5
+    """Inline buttons in one row."""
+
+
 class ButtonRequest(StrEnum):
     LOCATION = "location"
     CONTACT = "contact"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.capabilities import ADAPTERS
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
@@ -70,4 +71,4 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def ctx(db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock) -> Context:
-    return Context(db=db, catalogue=catalogue, texts=texts, clock=clock)
+    return Context(db=db, catalogue=catalogue, texts=texts, clock=clock, capabilities=ADAPTERS)

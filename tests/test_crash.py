@@ -54,6 +54,7 @@ from handlers.catalogue import EXAMPLE_PATH, Catalogue
 from storage.db import Database
 from storage.models import Appeal, InboxUpdate, OutboxMessage, OutboxStatus
 from storage.models import Resident as ResidentRow
+from tests.support.steps import step
 from tests.support.telegram import BotMessage, Group, Person, Telegram
 
 pytestmark = pytest.mark.slow
@@ -86,12 +87,12 @@ CONSENT, TOPIC, TOWN, DESCRIPTION, PLACE, PHOTOS, PHONE, REVIEW, DONE, IDLE = ra
 IDLE_MENU = "Чем можем помочь?"
 SCREENS = [
     (CONSENT, "согласие на обработку"),
-    (TOPIC, "Шаг 1"),
-    (TOWN, "Шаг 2"),
-    (DESCRIPTION, "Шаг 3"),
-    (PLACE, "Шаг 4"),
-    (PHOTOS, "Шаг 5"),
-    (PHONE, "Шаг 6"),
+    (TOPIC, step("topic")),
+    (TOWN, step("municipality")),
+    (DESCRIPTION, step("description")),
+    (PLACE, step("place")),
+    (PHOTOS, step("photos")),
+    (PHONE, step("phone")),
     (REVIEW, "Проверьте обращение"),
     (DONE, "принято"),
 ]

@@ -141,7 +141,7 @@ async def test_appeal_details_show_the_history_in_local_time(alice: ResidentChat
     ], "reminders, escalations, delivery reports and unknown kinds stay internal"
     assert "Адрес: ул. Советская, 12" in details
     assert "Дополнить" in alice.buttons
-    assert f"add:{appeal.id}" in alice.payloads()
+    assert f"add:{appeal.id}@idle" in alice.payloads()
     await alice.click("◀ К списку")
     assert "Ваши обращения" in alice.last_text
 
@@ -245,7 +245,13 @@ async def test_forget_erases_personal_data_and_keeps_anonymous_appeals(
 def _limited(ctx: Context, *, per_hour: int, per_day: int) -> Context:
     raw = tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
     raw["limits"] = {"appeals_per_hour": per_hour, "appeals_per_day": per_day}
-    return Context(db=ctx.db, catalogue=parse_catalogue(raw), texts=ctx.texts, clock=ctx.clock)
+    return Context(
+        db=ctx.db,
+        catalogue=parse_catalogue(raw),
+        texts=ctx.texts,
+        clock=ctx.clock,
+        capabilities=ctx.capabilities,
+    )
 
 
 async def test_appeals_per_hour_and_per_day(ctx: Context, clock: FrozenClock) -> None:
@@ -304,7 +310,7 @@ async def test_a_blocked_resident_gets_one_polite_answer(alice: ResidentChat, db
         assert answer.replies[0].buttons == ()
     async with db.read() as session:
         [dialogue] = (await session.scalars(select(Dialogue))).all()
-    assert (dialogue.state, dialogue.data) == ("municipality", {"category": "roads"})
+    assert (dialogue.state, dialogue.data) == ("municipality", {"v": 2, "draft": {"category": "roads"}})
     assert await _appeals(db) == []
 
 

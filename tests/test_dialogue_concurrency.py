@@ -17,7 +17,15 @@ from tests.support import ResidentChat
 async def test_first_contact_on_two_workers_at_once_makes_one_resident(ctx: Context, db: Database) -> None:
     first = ResidentChat(Core(ctx), Platform.TELEGRAM, "42")
     second = ResidentChat(
-        Core(Context(db=ctx.db, catalogue=ctx.catalogue, texts=ctx.texts, clock=ctx.clock)),
+        Core(
+            Context(
+                db=ctx.db,
+                catalogue=ctx.catalogue,
+                texts=ctx.texts,
+                clock=ctx.clock,
+                capabilities=ctx.capabilities,
+            )
+        ),
         Platform.TELEGRAM,
         "42",
     )
@@ -37,7 +45,15 @@ async def test_an_album_split_across_two_workers_counts_every_photo(ctx: Context
     await alice.send("Большая яма на проезжей части у дома 12")
     await alice.click("Пропустить")
     other = ResidentChat(
-        Core(Context(db=ctx.db, catalogue=ctx.catalogue, texts=ctx.texts, clock=ctx.clock)),
+        Core(
+            Context(
+                db=ctx.db,
+                catalogue=ctx.catalogue,
+                texts=ctx.texts,
+                clock=ctx.clock,
+                capabilities=ctx.capabilities,
+            )
+        ),
         Platform.TELEGRAM,
         "1001",
     )

@@ -307,7 +307,13 @@ def _catalogue_with(ctx: Context, municipalities: list[dict[str, Any]]) -> Conte
     raw["municipalities"] = municipalities
     for agency in raw["agencies"]:
         agency["municipalities"] = ["*"]
-    return Context(db=ctx.db, catalogue=parse_catalogue(raw), texts=ctx.texts, clock=ctx.clock)
+    return Context(
+        db=ctx.db,
+        catalogue=parse_catalogue(raw),
+        texts=ctx.texts,
+        clock=ctx.clock,
+        capabilities=ctx.capabilities,
+    )
 
 
 async def test_long_municipality_lists_are_paged_two_a_row(ctx: Context) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from storage.models import Appeal, AppealEvent, Attachment, MessageLink
+from tests.support.steps import step
 from tests.support.telegram import BotMessage, Group, Person, Telegram, TelegramBot
 
 ADMINS = -1001000000000
@@ -44,18 +45,18 @@ async def file_appeal(
     await resident.send("/start")
     await resident.expect_message(contains="согласие")
     await resident.click("Согласен")
-    await resident.expect_message(contains="Шаг 1")
+    await resident.expect_message(contains=step("topic"))
     await resident.click(topic)
-    await resident.expect_message(contains="Шаг 2")
+    await resident.expect_message(contains=step("municipality"))
     await resident.click(town)
-    await resident.expect_message(contains="Шаг 3")
+    await resident.expect_message(contains=step("description"))
     await resident.send(description)
-    await resident.expect_message(contains="Шаг 4")
+    await resident.expect_message(contains=step("place"))
     if location is None:
         await resident.click("Пропустить")
     else:
         await resident.click("📍 Отправить геолокацию", location=location)
-    await resident.expect_message(contains="Шаг 5")
+    await resident.expect_message(contains=step("photos"))
     if photos == 0:
         await resident.click("Пропустить")
     else:
@@ -65,7 +66,7 @@ async def file_appeal(
             await resident.send_album(photos)
         await resident.expect_message(contains=f"Фото получено: {photos} из")
         await resident.click("Готово")
-    await resident.expect_message(contains="Шаг 6")
+    await resident.expect_message(contains=step("phone"))
     await resident.click("Поделиться номером")
     await resident.expect_message(contains="Проверьте обращение")
     await resident.click("Отправить")

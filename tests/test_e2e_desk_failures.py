@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import AppealEvent
+from tests.support.steps import step
 from tests.support.telegram import Telegram, TelegramBot
 from tests.test_e2e_desk import ADMINS, HOUSING, TAMBOV_ROADS, file_appeal, history, stored
 
@@ -16,17 +17,17 @@ async def _file_without_card(tg: Telegram, name: str, user_id: int, description:
     await resident.send("/start")
     await resident.expect_message(contains="согласие")
     await resident.click("Согласен")
-    await resident.expect_message(contains="Шаг 1")
+    await resident.expect_message(contains=step("topic"))
     await resident.click("Дороги")
-    await resident.expect_message(contains="Шаг 2")
+    await resident.expect_message(contains=step("municipality"))
     await resident.click("Тамбов")
-    await resident.expect_message(contains="Шаг 3")
+    await resident.expect_message(contains=step("description"))
     await resident.send(description)
-    await resident.expect_message(contains="Шаг 4")
+    await resident.expect_message(contains=step("place"))
     await resident.click("Пропустить")
-    await resident.expect_message(contains="Шаг 5")
+    await resident.expect_message(contains=step("photos"))
     await resident.click("Пропустить")
-    await resident.expect_message(contains="Шаг 6")
+    await resident.expect_message(contains=step("phone"))
     await resident.click("Пропустить")
     await resident.expect_message(contains="Проверьте обращение")
     await resident.click("Отправить")

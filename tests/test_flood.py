@@ -13,6 +13,7 @@ from handlers.core import Core
 from handlers.events import PersonRef, Platform
 from handlers.flood import FloodGuard, Verdict
 from tests.support.chat import ResidentChat
+from tests.support.steps import step
 from tests.support.telegram import Person, Telegram, TelegramBot
 
 FLOOD_NOTICE = "слишком часто"
@@ -78,17 +79,17 @@ def test_the_verdicts_at_the_edge_of_the_limit() -> None:
 
 
 async def _file_appeal(alice: Person, description: str) -> str:
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await alice.send(description)
-    await alice.expect_message(contains="Шаг 4")
+    await alice.expect_message(contains=step("place"))
     await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 5")
+    await alice.expect_message(contains=step("photos"))
     await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 6")
+    await alice.expect_message(contains=step("phone"))
     await alice.click("Пропустить")
     await alice.expect_message(contains="Проверьте обращение")
     await alice.click("Отправить")
@@ -116,4 +117,4 @@ async def test_block_and_unblock_from_the_admin_chat(tg: Telegram, telegram_bot:
     await admin.send(f"/unblock {number}", from_user=duty)
     await admin.expect_message(contains="разблокирован")
     await alice.send("/new")
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))

@@ -43,7 +43,9 @@ async def test_yes_closes_the_appeal_and_the_rating_is_kept(ctx: Context) -> Non
 
     thanks, ask = response.replies
     assert thanks.text == f"Спасибо! Обращение № {number} закрыто."
-    assert [b.payload for row in ask.buttons for b in row] == [f"rate:{appeal_id}:{n}" for n in range(1, 6)]
+    assert [b.payload for row in ask.buttons for b in row] == [
+        f"rate:{appeal_id}:{n}@idle" for n in range(1, 6)
+    ]
     stored = await appeal(ctx, appeal_id)
     assert stored.status == AppealStatus.CLOSED
     assert stored.closed_at == ctx.clock.now()

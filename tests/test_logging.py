@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from bot.logging import configure_logging
+from tests.support.steps import step
 from tests.support.telegram import Telegram, TelegramBot
 
 ROADS_AGENCY = -1001000000001
@@ -44,17 +45,17 @@ async def test_a_dialogue_and_an_answer_log_the_number_but_no_personal_data(
     await alice.send("/start")
     await alice.expect_message(contains="согласие")
     await alice.click("Согласен")
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await alice.send(DESCRIPTION)
-    await alice.expect_message(contains="Шаг 4")
+    await alice.expect_message(contains=step("place"))
     await alice.send(ADDRESS)
-    await alice.expect_message(contains="Шаг 5")
+    await alice.expect_message(contains=step("photos"))
     await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 6")
+    await alice.expect_message(contains=step("phone"))
     await alice.click("Поделиться номером")
     await alice.expect_message(contains="Проверьте обращение")
     await alice.click("Отправить")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from handlers.events import Platform
 from storage import inbox
 from storage.models import Appeal, Attachment, InboxUpdate
+from tests.support.steps import step
 from tests.support.telegram import Person, Telegram, TelegramBot
 
 ROADS_AGENCY = -1001000000001
@@ -16,25 +17,25 @@ async def _consent(alice: Person) -> None:
     await alice.send("/start")
     await alice.expect_message(contains="согласие")
     await alice.click("Согласен")
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))
 
 
 async def test_an_appeal_with_every_optional_step(tg: Telegram, telegram_bot: TelegramBot) -> None:
     alice = tg.user(1001, "Алиса")
     await _consent(alice)
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await alice.send("Большая яма на дороге у дома номер пять")
-    place = await alice.expect_message(contains="Шаг 4")
+    place = await alice.expect_message(contains=step("place"))
     assert place.keyboard[0] == ["📍 Отправить геолокацию"]
     await alice.click("📍 Отправить геолокацию", location=(52.72, 41.45))
-    await alice.expect_message(contains="Шаг 5")
+    await alice.expect_message(contains=step("photos"))
     await alice.send_album(2)
     await alice.expect_message(contains="Фото получено: 2 из 5")
     await alice.click("Готово")
-    await alice.expect_message(contains="Шаг 6")
+    await alice.expect_message(contains=step("phone"))
     await alice.click("Поделиться номером")
     review = await alice.expect_message(contains="Проверьте обращение")
     assert "Тема: Дороги" in review.text and "Фото: 2" in review.text
@@ -59,15 +60,15 @@ async def test_an_appeal_with_every_optional_step_skipped(tg: Telegram, telegram
     bob = tg.user(1002, "Борис")
     await _consent(bob)
     await bob.click("ЖКХ")
-    await bob.expect_message(contains="Шаг 2")
+    await bob.expect_message(contains=step("municipality"))
     await bob.click("Мичуринск")
-    await bob.expect_message(contains="Шаг 3")
+    await bob.expect_message(contains=step("description"))
     await bob.send("Не работает освещение во дворе")
-    await bob.expect_message(contains="Шаг 4")
+    await bob.expect_message(contains=step("place"))
     await bob.click("Пропустить")
-    await bob.expect_message(contains="Шаг 5")
+    await bob.expect_message(contains=step("photos"))
     await bob.click("Пропустить")
-    await bob.expect_message(contains="Шаг 6")
+    await bob.expect_message(contains=step("phone"))
     await bob.click("Пропустить")
     review = await bob.expect_message(contains="Проверьте обращение")
     assert "Место: не указано" in review.text and "Телефон: не указан" in review.text
@@ -79,21 +80,21 @@ async def test_validation_errors_and_a_foreign_contact(tg: Telegram, telegram_bo
     alice = tg.user(1001, "Алиса")
     await _consent(alice)
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await alice.send("Яма")
     await alice.expect_message(contains="Описание слишком короткое")
     await alice.send_media("sticker")
     await alice.expect_message(contains="нужно описание текстом")
     await alice.send("Яма на тротуаре возле школы")
-    await alice.expect_message(contains="Шаг 4")
+    await alice.expect_message(contains=step("place"))
     await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 5")
+    await alice.expect_message(contains=step("photos"))
     await alice.send_media("voice")
     await alice.expect_message(contains="только фотографии")
     await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 6")
+    await alice.expect_message(contains=step("phone"))
     await alice.share_contact("+79007654321", owner=2002)
     await alice.expect_message(contains="чужие контакты мы не принимаем")
     await alice.send("12345")
@@ -108,14 +109,14 @@ async def test_a_restart_mid_dialogue_continues_where_the_resident_was(
     alice = tg.user(1001, "Алиса")
     await _consent(alice)
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await telegram_bot.restart()
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await telegram_bot.stop()
     await alice.send("Яма у остановки «Школа» уже месяц")  # arrives while the bot is down
     await telegram_bot.start()
-    await alice.expect_message(contains="Шаг 4")
+    await alice.expect_message(contains=step("place"))
 
 
 async def test_my_appeals_and_forget(tg: Telegram, telegram_bot: TelegramBot) -> None:

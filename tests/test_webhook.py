@@ -13,6 +13,7 @@ from bot.telegram.webhook import TelegramWebhook
 from handlers.catalogue import Catalogue
 from storage import inbox
 from storage.models import Appeal, InboxUpdate
+from tests.support.steps import step
 from tests.support.telegram import WEBHOOK_SECRET, Person, Telegram, TelegramBot
 
 pytestmark = pytest.mark.telegram_bot(webhook=True)
@@ -118,19 +119,19 @@ async def test_the_whole_dialogue_through_the_webhook(tg: Telegram, telegram_bot
     await alice.send("/start")
     await alice.expect_message(contains="согласие")
     await alice.click("Согласен")
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))
     await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
+    await alice.expect_message(contains=step("municipality"))
     await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
+    await alice.expect_message(contains=step("description"))
     await alice.send("Большая яма на дороге у дома номер пять")
-    await alice.expect_message(contains="Шаг 4")
+    await alice.expect_message(contains=step("place"))
     await alice.click("📍 Отправить геолокацию", location=(52.72, 41.45))
-    await alice.expect_message(contains="Шаг 5")
+    await alice.expect_message(contains=step("photos"))
     await alice.send_album(2)
     await alice.expect_message(contains="Фото получено: 2 из 5")
     await alice.click("Готово")
-    await alice.expect_message(contains="Шаг 6")
+    await alice.expect_message(contains=step("phone"))
     await alice.click("Поделиться номером")
     review = await alice.expect_message(contains="Проверьте обращение")
     assert "Фото: 2" in review.text and "Телефон: +79000001001" in review.text
@@ -160,7 +161,7 @@ async def test_updates_that_came_while_the_bot_was_down_are_handled_after_a_rest
     await telegram_bot.stop()
     await alice.click("Согласен")  # Telegram keeps retrying while nobody listens
     await telegram_bot.start()
-    await alice.expect_message(contains="Шаг 1")
+    await alice.expect_message(contains=step("topic"))
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from handlers.catalogue import EXAMPLE_PATH, Catalogue
 from storage.db import Database
 from storage.models import Appeal, DigestPost
 from tests.conftest import PG_URL
+from tests.support.steps import step
 from tests.support.telegram import WEBHOOK_SECRET, Person, Telegram, free_port
 
 pytestmark = [
@@ -106,18 +107,18 @@ async def _file_an_appeal(person: Person, number: int) -> str:
     await person.send("/start")
     await person.expect_message(contains="согласие", timeout=WAIT)
     await person.click("Согласен")
-    await person.expect_message(contains="Шаг 1", timeout=WAIT)
+    await person.expect_message(contains=step("topic"), timeout=WAIT)
     await person.click("Дороги")
-    await person.expect_message(contains="Шаг 2", timeout=WAIT)
+    await person.expect_message(contains=step("municipality"), timeout=WAIT)
     await person.click("Тамбов")
-    await person.expect_message(contains="Шаг 3", timeout=WAIT)
+    await person.expect_message(contains=step("description"), timeout=WAIT)
     # Two steps at once: each goes to the other worker than the one before, and the
     # address must not overtake the description.
     await person.send(description)
     await person.send(f"ул. Советская, {number}")
-    await person.expect_message(contains="Шаг 5", timeout=WAIT)
+    await person.expect_message(contains=step("photos"), timeout=WAIT)
     await person.click("Пропустить")  # the photos step's inline button
-    await person.expect_message(contains="Шаг 6", timeout=WAIT)
+    await person.expect_message(contains=step("phone"), timeout=WAIT)
     await person.send(f"8 900 123-45-{number:02d}")
     review = await person.expect_message(contains="Проверьте обращение", timeout=WAIT)
     assert description in review.text, review.text

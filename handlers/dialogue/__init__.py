@@ -1,5 +1,7 @@
-"""The residents' guided dialogue: consent, the appeal step by step, /my, /forget."""
+"""The residents' guided dialogue: an engine and one module per step (``steps/``)."""
 
-from handlers.dialogue.flow import TABLE, ResidentDialogue, State, Step
+from handlers.dialogue.engine import ResidentDialogue
+from handlers.dialogue.step import Input, Nav, Step, Turn
+from handlers.dialogue.steps import FLOW, OTHERS
 
-__all__ = ["TABLE", "ResidentDialogue", "State", "Step"]
+__all__ = ["FLOW", "OTHERS", "Input", "Nav", "ResidentDialogue", "Step", "Turn"]

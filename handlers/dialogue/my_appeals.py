@@ -1,22 +1,26 @@
 """/my: the resident's appeals a page at a time, and one appeal with its history.
 
 What the resident sees, and the two reads behind it. The dialogue routes ``my:<page>`` and
-``ap:<appeal id>`` here; the buttons drawn lead back to it (``nav:new``, ``nav:resume``,
-``add:<appeal id>`` for :class:`handlers.followup.FollowUp`).
+``ap:<appeal id>`` here; the buttons drawn lead back to it (``go:new``, ``go:resume``,
+``add:<appeal id>`` for :mod:`handlers.dialogue.steps.followup`). A page holds as many
+appeals as the chat can show buttons for, up to :data:`APPEALS_PER_PAGE`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from handlers.context import Context
-from handlers.events import Button, Reply
+from handlers.events import Button, Capabilities, Reply
+from handlers.paging import shorten
 from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage.models import OPEN_STATUSES, Appeal, AppealEvent
+
+if TYPE_CHECKING:
+    from handlers.dialogue.step import Turn
 
 APPEALS_PER_PAGE = 5
 _WITH_TEXT = frozenset(
@@ -41,32 +45,36 @@ _PLAIN = frozenset(
 """History entries shown as a plain status change; every other kind stays internal."""
 
 
+def per_page(caps: Capabilities) -> int:
+    """One appeal a row, with a row for «◀», «Ещё ▶» and «↩ К обращению» below."""
+    return max(1, min(APPEALS_PER_PAGE, caps.inline_rows_max - 1, caps.inline_buttons_max - 3))
+
+
 class MyAppeals:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.t = ctx.texts
 
-    async def page(
-        self, session: AsyncSession, resident_id: int, page: int, *, in_draft: bool, edit_id: str | None
-    ) -> Reply:
+    async def page(self, turn: Turn, page: int, *, in_draft: bool, edit_id: str | None) -> Reply:
         """One page of the list (the last one if the list shrank since the button was drawn).
 
         ``in_draft``: the resident has a draft open, so a button leads back to it.
         ``edit_id``: the message to redraw instead of sending a new one."""
+        session, resident_id, size = turn.session, turn.resident.id, per_page(turn.caps)
         appeals, total = await appeal_store.list_for_resident(
-            session, resident_id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
+            session, resident_id, offset=page * size, limit=size
         )
-        pages = max(1, -(-total // APPEALS_PER_PAGE))
+        pages = max(1, -(-total // size))
         if total and page >= pages:
             page = pages - 1
             appeals, total = await appeal_store.list_for_resident(
-                session, resident_id, offset=page * APPEALS_PER_PAGE, limit=APPEALS_PER_PAGE
+                session, resident_id, offset=page * size, limit=size
             )
         back_row: list[Button] = []
         if in_draft:
-            back_row.append(Button(self.t("resident-btn-resume"), "nav:resume"))
+            back_row.append(Button(self.t("resident-btn-resume"), "go:resume"))
         if not total:
-            buttons = ((Button(self.t("resident-btn-new"), "nav:new"), *back_row),)
+            buttons = ((Button(self.t("resident-btn-new"), "go:new"), *back_row),)
             return Reply(self.t("resident-my-empty"), buttons=buttons)
         lines = [self.t("resident-my-title", total=total, page=page + 1, pages=pages)]
         rows: list[tuple[Button, ...]] = []
@@ -82,7 +90,7 @@ class MyAppeals:
                 )
             )
             label = self.t("resident-my-button", number=appeal.number, status=status)
-            rows.append((Button(label, f"ap:{appeal.id}"),))
+            rows.append((Button(shorten(label, turn.caps), f"ap:{appeal.id}"),))
         paging: list[Button] = []
         if page > 0:
             paging.append(Button(self.t("resident-btn-prev"), f"my:{page - 1}"))
@@ -93,11 +101,9 @@ class MyAppeals:
             rows.append(tuple(paging))
         return Reply("\n".join(lines), buttons=tuple(rows), edit_message_id=edit_id)
 
-    async def details(
-        self, session: AsyncSession, resident_id: int, appeal_id: int, *, in_draft: bool
-    ) -> Reply | None:
+    async def details(self, turn: Turn, appeal_id: int, *, in_draft: bool) -> Reply | None:
         """The resident's own appeal with its history; None for anyone else's, or none."""
-        found = await appeal_store.get_with_history(session, appeal_id, resident_id)
+        found = await appeal_store.get_with_history(turn.session, appeal_id, turn.resident.id)
         if found is None:
             return None
         return self._details(*found, in_draft=in_draft)
@@ -131,7 +137,7 @@ class MyAppeals:
             rows.append((Button(self.t("resident-btn-add"), f"add:{appeal.id}"),))
         nav = [Button(self.t("resident-btn-to-list"), "my:0")]
         if in_draft:
-            nav.append(Button(self.t("resident-btn-resume"), "nav:resume"))
+            nav.append(Button(self.t("resident-btn-resume"), "go:resume"))
         rows.append(tuple(nav))
         return Reply("\n".join(parts), buttons=tuple(rows))
 

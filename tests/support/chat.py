@@ -14,6 +14,7 @@ from handlers.core import Core
 from handlers.events import (
     Button,
     ButtonRequest,
+    Capabilities,
     ChatKind,
     ChatRef,
     Contact,
@@ -33,6 +34,19 @@ _update_ids = itertools.count(1)
 
 class ButtonNotShown(AssertionError):
     pass
+
+
+def assert_fits(reply: Reply, caps: Capabilities) -> None:
+    """The core keeps every inline keyboard within what the adapter declared it can show."""
+    rows = reply.buttons
+    where = f"under {reply.text[:60]!r}"
+    assert len(rows) <= caps.inline_rows_max, f"{len(rows)} rows {where}"
+    assert sum(len(row) for row in rows) <= caps.inline_buttons_max, f"{sum(map(len, rows))} buttons {where}"
+    for row in rows:
+        assert len(row) <= caps.inline_row_max, f"{len(row)} buttons in a row {where}"
+        for button in row:
+            assert len(button.text) <= caps.label_max, f"label {button.text!r} {where}"
+            assert len((button.payload or "").encode()) <= caps.payload_max, f"payload {button.payload!r}"
 
 
 def _buttons(keyboard: Keyboard) -> Iterator[Button]:
@@ -101,6 +115,8 @@ class ResidentChat:
             **fields,  # type: ignore[arg-type]
         )
         response = await self.core.handle(event)
+        for reply in response.replies:
+            assert_fits(reply, self.core.ctx.caps(self.platform))
         self.responses.append(response)
         for reply in response.replies:
             if reply.remove_keyboard:

@@ -265,7 +265,7 @@ async def resident_dialogue(ctx: Context, person: PersonRef = RESIDENT) -> tuple
 
 async def resident_acts(ctx: Context, event: Event) -> Response:
     """The resident presses or writes in their private chat: through Core, so the
-    dialogue hands follow-ups to FollowUp as it does in production."""
+    dialogue hands follow-ups to its follow-up steps as it does in production."""
     from handlers.core import Core
 
     return await Core(ctx).handle(event)

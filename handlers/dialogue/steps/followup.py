@@ -1,0 +1,224 @@
+"""After the agency acted: solved or not, a rating, more details, contesting a rejection.
+
+The buttons come with the agency's answer (``fb:<appeal>:yes|no``, ``rate:<appeal>:<1..5>``,
+built by :func:`handlers.desk_ops.feedback_buttons`), with a rejection (``ct:<appeal>``,
+:mod:`handlers.contest`) or with the resident's own appeal in /my (``add:<appeal>``). They
+name their appeal and are checked against its owner and status, so they mean the same from
+every screen. «Нет», «Оспорить» and «Дополнить» lead to the three steps below.
+"""
+
+from __future__ import annotations
+
+from handlers import contest
+from handlers.deadlines import start_answer_clock
+from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
+from handlers.dialogue.step import Input, Step, Turn, split
+from handlers.events import MediaKind, Reply
+from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, CONTESTABLE, RATEABLE
+from storage import desk as q
+from storage.appeals import add_attachments
+from storage.models import Appeal, AppealStatus
+
+ACTIONS = frozenset({"fb", "rate", "add", "ct"})
+
+
+def _not_now(turn: Turn, appeal: Appeal) -> None:
+    status = turn.t(f"status-{appeal.status}")
+    turn.toast, turn.alert = turn.t("followup-not-now", number=appeal.number, status=status), True
+
+
+def _enter(turn: Turn, step: str, appeal: Appeal) -> None:
+    if turn.engine.step(turn).in_draft:
+        turn.memory.resume = turn.state  # the draft waits; /new offers it again
+    turn.memory.appeal_id, turn.memory.appeal_number, turn.memory.media_group = appeal.id, appeal.number, None
+    turn.go(step)
+    turn.ask()
+
+
+async def on_button(turn: Turn, payload: str) -> None:
+    t = turn.t
+    action, arg, _ = split(payload)
+    appeal_id, _, answer = arg.partition(":")
+    appeal = None
+    if appeal_id.isdigit() and len(appeal_id) <= 12:
+        appeal = await q.appeal_for_update(turn.session, int(appeal_id))
+    if appeal is None:
+        turn.toast = t("followup-bad-button")
+    elif appeal.resident_id != turn.resident.id:
+        turn.toast, turn.alert = t("followup-not-yours"), True
+    elif action == "fb" and answer in ("yes", "no"):
+        if appeal.status not in AWAITING_FEEDBACK:
+            _not_now(turn, appeal)
+        elif answer == "yes":
+            await _close(turn, appeal)
+        else:
+            _enter(turn, ReopenComment.name, appeal)
+    elif action == "rate" and answer in ("1", "2", "3", "4", "5"):
+        await _rate(turn, appeal, int(answer))
+    elif action == "ct" and not answer:
+        if appeal.status not in CONTESTABLE:
+            _not_now(turn, appeal)
+        elif appeal.contested_at is not None:
+            turn.toast, turn.alert = t("followup-contested-once", number=appeal.number), True
+        else:
+            _enter(turn, ContestComment.name, appeal)
+    elif action == "add" and not answer:
+        if appeal.status not in ADDABLE:
+            _not_now(turn, appeal)
+        else:
+            _enter(turn, AddDetails.name, appeal)
+    else:
+        turn.toast = t("followup-bad-button")
+
+
+async def _close(turn: Turn, appeal: Appeal) -> None:
+    ctx, t = turn.ctx, turn.t
+    actor = Actor.of("resident", turn.event)
+    await record(ctx, turn.session, appeal, "closed", actor, to_status=AppealStatus.CLOSED.value)
+    appeal.closed_at = ctx.clock.now()
+    await refresh_cards(ctx, turn.session, appeal)
+    turn.say(Reply(t("followup-closed", number=appeal.number)))
+    if appeal.rating is None:
+        buttons = feedback_buttons(ctx, appeal, ask_solved=False)
+        turn.say(Reply(t("followup-ask-rate", number=appeal.number), buttons=buttons))
+
+
+async def _rate(turn: Turn, appeal: Appeal, rating: int) -> None:
+    t = turn.t
+    if appeal.status not in RATEABLE:
+        turn.toast, turn.alert = t("followup-cannot-rate"), True
+    elif appeal.rating is not None:
+        turn.toast = t("followup-already-rated", number=appeal.number)
+    else:
+        appeal.rating = rating
+        await record(
+            turn.ctx, turn.session, appeal, "rating", Actor.of("resident", turn.event), text=str(rating)
+        )
+        turn.toast = t("followup-rated", rating=str(rating))
+        turn.say(Reply(turn.toast))
+
+
+class _FollowUp(Step):
+    accepts = Input.TEXT | Input.MEDIA | Input.LOCATION | Input.CONTACT
+    leave_on_command = True
+    question: str
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(turn.t(self.question, number=turn.memory.appeal_number or ""))
+
+    async def own_appeal(self, turn: Turn) -> Appeal | None:
+        """The appeal this step is about, while it is still the resident's; else the
+        step is left and the event goes to the idle step."""
+        appeal = None
+        if turn.memory.appeal_id is not None:
+            appeal = await q.appeal_for_update(turn.session, turn.memory.appeal_id)
+        if appeal is None or appeal.resident_id != turn.resident.id:
+            leave(turn)
+            return None
+        return appeal
+
+
+def leave(turn: Turn) -> None:
+    turn.memory.appeal_id = turn.memory.appeal_number = turn.memory.media_group = None
+    turn.go("idle")
+
+
+class ReopenComment(_FollowUp):
+    """«Нет, не решена»: why, in the resident's words; the appeal goes back to the agency."""
+
+    name = "reopen_comment"
+    exits = (("idle", "a comment (the appeal goes back to the agency)"),)
+    question = "followup-ask-comment"
+
+    async def on_input(self, turn: Turn) -> bool:
+        appeal = await self.own_appeal(turn)
+        if appeal is None:
+            return False
+        ctx, t = turn.ctx, turn.t
+        if appeal.status not in AWAITING_FEEDBACK:
+            leave(turn)
+            _not_now(turn, appeal)
+            return True
+        comment = (turn.event.text or "").strip()
+        if not comment:
+            turn.say(Reply(t("followup-comment-empty")))
+            return True
+        appeal.reopen_count += 1
+        appeal.solved_at = None
+        start_answer_clock(ctx, appeal, ctx.clock.now())
+        actor = Actor.of("resident", turn.event)
+        await record(
+            ctx, turn.session, appeal, "reopened", actor, to_status=AppealStatus.PASSED.value, text=comment
+        )
+        notice = Reply(t("desk-staff-reopened", number=appeal.number, comment=comment))
+        await post_to_thread(ctx, turn.session, appeal, notice, purpose="reopen")
+        await refresh_cards(ctx, turn.session, appeal)
+        leave(turn)
+        turn.say(Reply(t("followup-reopened", number=appeal.number)))
+        return True
+
+
+class ContestComment(_FollowUp):
+    """«Оспорить» under a rejection: why, in the resident's words; the admin chats decide."""
+
+    name = "contest_comment"
+    question = "followup-ask-contest"
+    exits = (("idle", "an objection (sent to the admin chats)"),)
+
+    async def on_input(self, turn: Turn) -> bool:
+        appeal = await self.own_appeal(turn)
+        if appeal is None:
+            return False
+        t = turn.t
+        if appeal.status not in CONTESTABLE or appeal.contested_at is not None:
+            leave(turn)
+            _not_now(turn, appeal)
+            return True
+        comment = (turn.event.text or "").strip()
+        if not comment:
+            turn.say(Reply(t("followup-comment-empty")))
+            return True
+        await contest.submit(turn.ctx, turn.session, appeal, Actor.of("resident", turn.event), comment)
+        leave(turn)
+        turn.say(Reply(t("followup-contest-sent", number=appeal.number)))
+        return True
+
+
+class AddDetails(_FollowUp):
+    """«Дополнить»: text and photos for an open appeal, posted to the agency's thread."""
+
+    name = "add_details"
+    exits = (("idle", "text or photos, posted to the agency's chat"),)
+    question = "followup-ask-details"
+
+    async def on_input(self, turn: Turn) -> bool:
+        event, memory = turn.event, turn.memory
+        group = memory.media_group
+        if group is not None and event.media_group_id != group:
+            leave(turn)  # the album that carried the details is over: this event is the dialogue's
+            return False
+        appeal = await self.own_appeal(turn)
+        if appeal is None:
+            return False
+        ctx, t = turn.ctx, turn.t
+        if appeal.status not in ADDABLE:
+            leave(turn)
+            _not_now(turn, appeal)
+            return True
+        text = (event.text or "").strip()
+        photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
+        if not text and not photos:
+            turn.say(Reply(t("followup-details-empty")))
+            return True
+        add_attachments(turn.session, appeal.id, photos, source="resident", now=ctx.clock.now())
+        notice = Reply(t("desk-staff-details", number=appeal.number, text=text), photos=photos)
+        await post_to_thread(ctx, turn.session, appeal, notice, purpose="details")
+        await record(ctx, turn.session, appeal, "details", Actor.of("resident", event), text=text or None)
+        if group is not None:
+            return True
+        if event.media_group_id is not None:
+            memory.media_group = event.media_group_id  # more photos of the album follow as separate events
+        else:
+            leave(turn)
+        turn.say(Reply(t("followup-details-sent", number=appeal.number)))
+        return True

@@ -1,0 +1,52 @@
+"""Step: the municipality the problem is in; skipped when the region has only one."""
+
+from __future__ import annotations
+
+from handlers.dialogue.step import BACK_AND_CANCEL, Step, Turn
+from handlers.events import Button, Reply
+from handlers.paging import paginate
+
+PAGE_SIZE = 8
+"""At most this many municipalities a page, however many buttons the chat could show."""
+
+
+class Municipality(Step):
+    name = "municipality"
+    skip_when = "skipped when the region has one municipality"
+    refusal = "resident-accepts-municipality"
+    nav = BACK_AND_CANCEL
+    numbered = in_draft = True
+
+    def skip_if(self, turn: Turn) -> bool:
+        return len(turn.ctx.catalogue.municipalities) == 1
+
+    def when_skipped(self, turn: Turn) -> None:
+        turn.draft.municipality = turn.ctx.catalogue.municipalities[0].id
+
+    def ask(self, turn: Turn) -> Reply:
+        t = turn.t
+        choices = [Button(m.name, f"m:{m.id}") for m in turn.ctx.catalogue.municipalities]
+        page = paginate(
+            choices,
+            turn.caps,
+            page=turn.memory.page,
+            to_page=lambda n: f"pg:{n}",
+            prev_label=t("resident-btn-prev"),
+            more_label=t("resident-btn-more"),
+            per_row=2,
+            page_size=PAGE_SIZE,
+            fixed=(turn.nav_row(),),
+        )
+        if page.count > 1:
+            text = t("resident-ask-municipality-page", page=page.number + 1, pages=page.count)
+        else:
+            text = t("resident-ask-municipality")
+        return Reply(text, buttons=page.rows)
+
+    async def on_button(self, turn: Turn, action: str, arg: str) -> bool:
+        municipality = turn.ctx.catalogue.municipality(arg) if action == "m" else None
+        if municipality is None:
+            return False
+        turn.draft.municipality = municipality.id
+        turn.advance()
+        return True

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from handlers.catalogue import EXAMPLE_PATH, Bounds, load_catalogue
 from handlers.dialogue.draft import Memory
 from storage.models import Appeal, AppealEvent, Attachment, Dialogue, OutboxMessage, Resident
-from tests.support.steps import step
+from tests.support.steps import step as step_title
 from tests.support.telegram import BotMessage, Group, Person, Telegram, TelegramBot
 
 ADMIN_CHAT = -1001000000000
@@ -135,7 +135,7 @@ def forged(data: str, *, chat: str = "alice", by: str = "alice") -> Act:
 def describe_and_submit(description: str) -> Act:
     async def act(w: World) -> None:
         await w.alice.send(description)
-        await w.alice.expect_message(contains=step("place"))
+        await w.alice.expect_message(contains=step_title("place"))
         await _skip_to_review(w.alice, "place")
         await w.alice.click("Отправить")
         await w.alice.expect_message(contains="принято")
@@ -144,14 +144,14 @@ def describe_and_submit(description: str) -> Act:
 
 
 async def _old_button(w: World) -> None:
-    topic = next(m for m in w.alice.messages if step("topic") in m.text)
+    topic = next(m for m in w.alice.messages if step_title("topic") in m.text)
     await w.alice.click("ЖКХ", message=topic)
 
 
 async def _twice(w: World) -> None:
     question = w.alice.last_message
     await w.alice.click("Тамбов", message=question)
-    await w.alice.expect_message(contains=step("description"))
+    await w.alice.expect_message(contains=step_title("description"))
     await w.alice.click("Тамбов", message=question)
 
 
@@ -188,7 +188,7 @@ async def _bobs_peek(w: World) -> None:
     await w.bob.send("/start")
     await w.bob.expect_message(contains="согласие")
     await w.bob.click("Согласен")
-    await w.bob.expect_message(contains=step("topic"))
+    await w.bob.expect_message(contains=step_title("topic"))
     await forged(f"ap:{appeal_id}", chat="bob", by="bob")(w)
 
 
@@ -344,14 +344,14 @@ ROWS = [
         "rtl-override-description",
         "description",
         say("\u202eЯма на дороге у дома номер пять\u202c"),
-        step("place"),
+        step_title("place"),
         may_change=DIALOGUE,
         then=_rtl_removed,
     ),
     Row("4097-characters", "description", say("я" * 4097), "слишком длинное"),
     Row("100000-characters", "description", say("Яма! " * 20_000), "слишком длинное"),
     Row("unknown-command-mid-step", "description", say("/frobnicate now"), "Такой команды нет"),
-    Row("help-mid-step", "description", say("/help"), step("description")),
+    Row("help-mid-step", "description", say("/help"), step_title("description")),
     Row("voice-at-description", "description", media("voice"), "описание текстом"),
     Row("video-at-description", "description", media("video"), "описание текстом"),
     Row("document-at-description", "description", media("document", caption=DESCRIPTION), "описание текстом"),
@@ -459,12 +459,12 @@ ROWS = [
 # -- reaching a step ------------------------------------------------------------------------------
 
 _MARKERS = {
-    "topic": step("topic"),
-    "municipality": step("municipality"),
-    "description": step("description"),
-    "place": step("place"),
-    "photos": step("photos"),
-    "phone": step("phone"),
+    "topic": step_title("topic"),
+    "municipality": step_title("municipality"),
+    "description": step_title("description"),
+    "place": step_title("place"),
+    "photos": step_title("photos"),
+    "phone": step_title("phone"),
     "review": "Проверьте обращение",
 }
 
@@ -484,27 +484,27 @@ async def reach(w: World, step: str) -> None:
     if step == "consent":
         return
     await alice.click("Согласен")
-    await alice.expect_message(contains=step("topic"))
+    await alice.expect_message(contains=step_title("topic"))
     if step == "topic":
         return
     await alice.click("Дороги")
-    await alice.expect_message(contains=step("municipality"))
+    await alice.expect_message(contains=step_title("municipality"))
     if step == "municipality":
         return
     await alice.click("Тамбов")
-    await alice.expect_message(contains=step("description"))
+    await alice.expect_message(contains=step_title("description"))
     if step == "description":
         return
     await alice.send(DESCRIPTION)
-    await alice.expect_message(contains=step("place"))
+    await alice.expect_message(contains=step_title("place"))
     if step == "place":
         return
     await alice.click("📍 Отправить геолокацию", location=TAMBOV)
-    await alice.expect_message(contains=step("photos"))
+    await alice.expect_message(contains=step_title("photos"))
     if step == "photos":
         return
     await alice.click("Пропустить")
-    await alice.expect_message(contains=step("phone"))
+    await alice.expect_message(contains=step_title("phone"))
     if step == "phone":
         return
     await alice.click("Поделиться номером")

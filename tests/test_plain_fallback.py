@@ -46,8 +46,8 @@ async def test_a_refused_vk_screen_arrives_as_numbered_text_and_a_typed_number_p
             plain = await petr.expect("Выберите тему")
             assert plain.keyboard is None, "no keyboard: nothing left to refuse"
             assert "отправьте номер" in plain.text
-            assert "1 — Дороги" in plain.text and "9 — Другое" in plain.text
-            assert "10 — Назад" in plain.text and "11 — Отмена" in plain.text
+            assert "1 — Дороги" in plain.text and "7 — Ещё ▶" in plain.text  # the topics' first page
+            assert "8 — Назад" in plain.text and "9 — Отмена" in plain.text
 
             alert = await admin.expect_message("Экран не показан жителю")
             assert "Выберите тему" in alert.text and "911" in alert.text and "vk" in alert.text

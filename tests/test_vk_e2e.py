@@ -71,11 +71,16 @@ async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> None:
     await petr.expect("152-ФЗ")
     await petr.press("Согласен")
     await petr.expect("Согласие получено")
-    await petr.expect("Выберите тему")
+    topics = await petr.expect("Выберите тему")
     # The shipped catalogue's nine topics and «Назад», «Отмена» are more than one inline
-    # keyboard holds on VK (10 buttons): however the screen is cut, every choice is there.
-    offered = await petr.labels_on_screen()
-    assert {"Дороги", "ЖКХ", "Другое", "Назад", "Отмена"} <= set(offered)
+    # keyboard holds on VK (10 buttons): the dialogue pages them, and every one is there.
+    first = topics.labels()
+    assert {"Дороги", "ЖКХ", "Ещё ▶", "Назад", "Отмена"} <= set(first) and "Другое" not in first
+    await petr.press("Ещё ▶")
+    await vk.wait_until(lambda: "Другое" in topics.labels())
+    assert {c.title for c in load_catalogue(EXAMPLE_PATH).categories} <= set(first) | set(topics.labels())
+    await petr.press("◀")
+    await vk.wait_until(lambda: "Дороги" in topics.labels())
     await petr.press("Дороги")
     await petr.expect("Выберите муниципалитет")
     await petr.press("Тамбов")

@@ -1,10 +1,11 @@
 """A rejection the resident contests: once, with a comment, before the admin chat.
 
-The resident's comment (the dialogue's ``contest_comment`` step, payload ``ct:<appeal id>``) moves the appeal to
-``contested`` and puts it in front of the admin chats with two buttons: «Оставить отказ»
-(``d:uphold:<id>``) and «Вернуть в ведомство» (``d:return:<id>[:<agency id>]``). Upheld,
-it is rejected again and the resident is told so (and asked to rate it, when not yet);
-sent back, the chosen agency gets a new card and a new answer clock.
+The resident's comment (the dialogue's ``contest_comment`` step, payload
+``ct:<appeal id>``) moves the appeal to ``contested`` and puts it in front of the admin
+chats with two buttons: «Оставить отказ» (``d:uphold:<id>``) and «Вернуть в ведомство»
+(``d:return:<id>[:<agency id>]``). Upheld, it is rejected again and the resident is told
+so (and asked to rate it, when not yet); sent back, the chosen agency gets a new card and
+a new answer clock.
 """
 
 from __future__ import annotations

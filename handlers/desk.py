@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import card, contest, moderation, review
+from handlers import card, contest, moderation, review, staff_tools
 from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.deadlines import (
@@ -60,6 +60,7 @@ _COMMENTED = frozenset(
         "answer_review",
         "solution_review",
         "answer_returned",
+        "note",
     }
 )
 """History entries whose text /appeal shows."""
@@ -211,9 +212,12 @@ class Desk:
 
     def _redirect_choices(self, appeal: Appeal) -> Response:
         texts = self.ctx.texts
+        catalogue = self.ctx.catalogue
+        serving = catalogue.serving(appeal.category_id, appeal.municipality_id)
+        ordered = serving + [a for a in catalogue.agencies if a not in serving]  # who serves it first
         rows = tuple(
             (Button(_label(agency.name), payload=card.payload(Action.REDIRECT, appeal.id, agency.id)),)
-            for agency in self.ctx.catalogue.agencies
+            for agency in ordered
             if agency.id != appeal.agency_id
         )
         if not rows:
@@ -284,6 +288,8 @@ class Desk:
             if not may_act(self.ctx, event.chat, appeal):
                 return Response([Reply(texts("desk-refuse-not-yours"), reply_to=event.message_id)])
             actor = Actor.of("staff", event)
+            if staff_tools.is_note(event):
+                return await staff_tools.note(self.ctx, session, event, appeal, actor)
             if role == review.RETURN_ROLE:
                 return await review.ReviewDesk(self.ctx).returned(session, event, appeal, actor)
             if role.startswith(_REJECT_ROLE):
@@ -458,6 +464,8 @@ class Desk:
             return await self._open(event.chat)
         if name == "appeal":
             return await self._appeal(event.chat, args)
+        if name == "find":
+            return await staff_tools.find(self.ctx, event.chat, args)
         if name in ("overdue", "block", "unblock", "digest", "stats"):
             if not is_admin:
                 return self._say("desk-refuse-admin-only")

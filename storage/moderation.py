@@ -69,3 +69,14 @@ async def last_event(session: AsyncSession, appeal_id: int, kinds: tuple[str, ..
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def recent_appeals(
+    session: AsyncSession, agency_id: str | None, *, limit: int = 5000
+) -> Sequence[Appeal]:
+    """The newest appeals of one agency (``None``: of every agency), newest first: what
+    ``/find`` looks through (the matching is done by the caller, where Cyrillic case folds)."""
+    stmt = select(Appeal).order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit)
+    if agency_id is not None:
+        stmt = stmt.where(Appeal.agency_id == agency_id)
+    return (await session.scalars(stmt)).all()

@@ -64,3 +64,15 @@ desk-event-answer_review = ответ отправлен на проверку
 desk-event-solution_review = ответ о решении отправлен на проверку
 desk-event-answer_approved = ответ одобрен центром управления регионом
 desk-event-answer_returned = ответ возвращён на доработку
+
+## Staff tools
+
+note-saved = 📝 Заметка к обращению № { $number } сохранена в истории. Житель её не увидит.
+note-empty = Пустая заметка не сохранена: напишите текст после «!».
+find-usage = Поиск по обращениям вашего ведомства: /find 2026-000123, /find +79001234567 или /find слова из адреса или описания
+find-none = По запросу «{ $query }» обращений не найдено.
+find-title = <b>Найдено обращений: { $count }</b>
+find-line = № { $number } · { $topic } · { $status } · { $received } · { $address }
+find-no-address = адрес не указан
+find-more = …и ещё { $count }: уточните запрос.
+desk-event-note = заметка сотрудника

@@ -1,0 +1,104 @@
+"""Staff tools end to end on Telegram: internal notes stay in the history and never reach
+the resident; /find looks through the chat's own appeals by number, phone and words; the
+redirect list starts with the agencies serving the appeal's topic and municipality."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
+from tests.support.telegram import Telegram, TelegramBot
+from tests.test_e2e_desk import ADMINS, HOUSING, file_appeal, history, stored
+
+NIGHT_ROADS = """
+[[agencies]]
+id = "night-roads"
+name = "Аварийная служба дорог Тамбова"
+chats = ["telegram:-1001000000009"]
+categories = ["roads"]
+municipalities = ["tambov"]
+"""
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
+    """The example region and, listed last, a second agency serving roads in Tambov."""
+    path = tmp_path_factory.mktemp("tools") / "catalogue.toml"
+    path.write_text(EXAMPLE_PATH.read_text(encoding="utf-8") + NIGHT_ROADS, encoding="utf-8")
+    return load_catalogue(path)
+
+
+async def test_a_reply_starting_with_an_exclamation_mark_is_a_note_the_resident_never_sees(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)
+    alice.read_all()
+
+    note = await filed.group.reply(filed.card, "! Звонил жителю, не дозвонился", from_user=inspector)
+
+    saved = await filed.group.expect_message(contains="Заметка")
+    assert saved.reply_to_message_id == note["message_id"]
+    await filed.group.reply(filed.card, "!", from_user=inspector)
+    await filed.group.expect_message(contains="Пустая заметка")
+    await telegram_bot.delivered()
+    assert alice.unread() == [], "a note never reaches the resident"
+    appeal = await stored(telegram_bot, filed.appeal_id)
+    assert (appeal.status, appeal.first_response_at) == ("passed", None), "a note is no response"
+    assert (await history(telegram_bot, filed.appeal_id))[-1] == "note"
+
+    await filed.group.send(f"/appeal {filed.number}", from_user=inspector)
+    shown = await filed.group.expect_message(contains="История")
+    assert "заметка сотрудника · Инспектор: Звонил жителю, не дозвонился" in shown.text
+
+
+async def test_find_by_number_phone_and_words_within_the_chats_own_appeals(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    bob = tg.user(1002, "Борис")
+    inspector = tg.user(5001, "Инспектор")
+    clerk = tg.user(5003, "Диспетчер ЖКХ")
+    first = await file_appeal(tg, alice, "Большая ЯМА у школы на Советской")
+    second = await file_appeal(tg, bob, "Не горит фонарь у остановки Лесная")
+    group = first.group
+
+    async def find(query: str) -> str:
+        await group.send(f"/find {query}", from_user=inspector)
+        return (await group.expect_message(contains="обращен")).text
+
+    assert f"№ {first.number}" in await find("яма советской")
+    assert f"№ {second.number}" not in await find("яма советской")
+    found = await find("фонарь")
+    assert f"№ {second.number}" in found and f"№ {first.number}" not in found
+    assert f"№ {first.number}" in await find("+7 900 000-10-01")
+    assert f"№ {second.number}" in await find(second.number)
+    assert "не найдено" in await find("водопровод")
+
+    housing = tg.group(HOUSING)
+    await housing.send("/find яма", from_user=clerk)
+    assert "не найдено" in (await housing.expect_message(contains="обращен")).text, "not their appeal"
+    await housing.send(f"/find {first.number}", from_user=clerk)
+    assert "не найдено" in (await housing.expect_message(contains="обращен")).text
+
+    admins = tg.group(ADMINS)
+    await admins.send("/find фонарь", from_user=tg.user(7001, "Дежурный ЦУР"))
+    assert f"№ {second.number}" in (await admins.expect_message(contains="обращен")).text
+
+
+async def test_the_redirect_list_starts_with_the_agencies_serving_the_topic_there(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)
+
+    await filed.group.click(filed.card, "Перенаправить", by=inspector)
+
+    choose = await filed.group.expect_message(contains="Куда перенаправить")
+    labels = [row[0] for row in choose.buttons]
+    assert labels[:2] == ["Министерство транспорта и дорожного хоз…", "Аварийная служба дорог Тамбова"], (
+        labels
+    )
+    assert len(labels) == 7 and "Управление ЖКХ и государственная жилищн…" in labels

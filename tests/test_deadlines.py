@@ -13,6 +13,7 @@ from handlers.context import Context
 from handlers.core import Core
 from handlers.deadlines import check_deadlines
 from handlers.events import ChatRef, Platform
+from storage.models import Appeal
 from tests.support.desk import (
     ADMIN,
     HOUSING,
@@ -280,3 +281,33 @@ async def test_a_late_run_sends_only_the_deadline_reminder_and_escalation(
     assert "истёк" in sent[0].text
     kinds = [e.kind for e in await history(ctx, appeal_id)]
     assert kinds == ["passed", "reminder_due", "escalated"]
+
+
+async def test_appeals_from_before_the_answer_clock_get_one_from_when_they_were_passed(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    outbox = FakeOutbox(ctx)
+    waiting = await file_appeal(ctx)
+    answered = await file_appeal(ctx, description="Не горит фонарь у дома номер семь")
+    [card] = [d for d in await outbox.deliver() if d.purpose == "card" and d.appeal_id == answered]
+    await Core(ctx).handle(say(ROADS_TAMBOV, "Фонарь заменят завтра", reply_to=card.message_ids[-1]))
+    await outbox.deliver()
+    async with ctx.db.transaction() as session:  # as the migration leaves them
+        for appeal_id in (waiting, answered):
+            row = await session.get(Appeal, appeal_id)
+            assert row is not None
+            row.answer_started_at = row.answer_half_at = row.answer_due_at = row.answered_at = None
+            row.deadline_half_at = None
+
+    clock.set(msk(2026, 12, 9, 15, 0))
+    await check_deadlines(ctx)
+
+    restored = await appeal(ctx, waiting)
+    assert restored.answer_due_at == msk(2026, 12, 24, 18, 0), "30 days from when it was passed on"
+    assert restored.deadline_half_at is not None
+    untouched = await appeal(ctx, answered)
+    assert untouched.status == "answered" and untouched.answer_due_at is None
+    sent = await outbox.deliver()
+    assert [d.text.split(" прошла")[0] for d in sent if "половина срока ответа" in d.text] == [
+        f"⏳ По обращению № {restored.number}"
+    ]

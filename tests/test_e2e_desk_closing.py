@@ -85,6 +85,10 @@ async def test_a_contested_rejection_sent_back_gets_a_new_card_and_answer_term(
     again = await alice.expect_message(contains="отклонено")
     assert "оспорить" not in again.text
     assert again.buttons == [["1", "2", "3", "4", "5"]]
+    await alice.click("Оспорить отказ", message=rejected)  # the first rejection's old button
+    await alice.expect_toast(f"Отказ по обращению № {filed.number} уже оспаривался")
+    await telegram_bot.settled()
+    admins.assert_nothing_new()
     assert await history(telegram_bot, filed.appeal_id) == [
         "created",
         "passed",

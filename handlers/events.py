@@ -124,6 +124,10 @@ class Event:
     sender_name: str | None = None
     edited: bool = False
     update_id: str | None = None
+    forwarded: bool = False
+    """Forwarded from elsewhere: someone else's words, never a command to us."""
+    for_other_bot: bool = False
+    """A command naming another bot (``/report@other_bot``): not ours to answer."""
 
     @property
     def platform(self) -> Platform:
@@ -131,8 +135,11 @@ class Event:
 
     @property
     def command(self) -> tuple[str, str] | None:
-        """``("start", "args")`` for ``/start args`` (a ``@botname`` suffix is dropped)."""
+        """``("start", "args")`` for ``/start args`` or ``/start@our_bot args``; None for
+        anything else, a forwarded text and a command for another bot included."""
         if not self.text or not self.text.startswith("/") or self.payload is not None:
+            return None
+        if self.forwarded or self.for_other_bot:
             return None
         head, _, rest = self.text[1:].partition(" ")
         name = head.split("@", 1)[0].lower()

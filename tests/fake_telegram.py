@@ -350,6 +350,7 @@ class FakeTelegram:
         self._callback_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
         self._open_callbacks: set[str] = set()
+        self._unrequested: set[int] = set()
         self._faults: deque[Fault] = deque()
         self._delays: list[tuple[str, int | None, float]] = []
         self._storm: Storm | None = None
@@ -638,9 +639,22 @@ class FakeTelegram:
             }
         )
 
-    def feed(self, update: dict[str, Any]) -> int:
-        """Queue a raw update (an ``update_id`` is assigned) and return its id."""
-        return self._push(dict(update))
+    def feed(self, update: dict[str, Any], *, unrequested: bool = False) -> int:
+        """Queue a raw update (an ``update_id`` is assigned) and return its id. A callback
+        query in it can be answered once, like one a person made.
+
+        ``unrequested``: deliver it even when its kind is not in the bot's
+        ``allowed_updates``. Telegram does that for updates created before the call that
+        set the list: "this parameter doesn't affect updates created before the call to
+        getUpdates, so unwanted updates may be received for a short period of time"
+        (https://core.telegram.org/bots/api#getupdates)."""
+        query = update.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            self._open_callbacks.add(query["id"])
+        update_id = self._push(dict(update))
+        if unrequested:
+            self._unrequested.add(update_id)
+        return update_id
 
     def _push(self, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
@@ -650,6 +664,15 @@ class FakeTelegram:
         self._schedule_notify()
         self._delivery_wake.set()
         return update_id
+
+    def drop_pending(self) -> None:
+        """Forget every update not yet confirmed, as Telegram does after 24 hours
+        ("incoming updates are stored on the server until the bot receives them ... but
+        they will not be kept longer than 24 hours", https://core.telegram.org/bots/api#getting-updates)."""
+        if self._updates:
+            self._confirmed = max(self._confirmed, self._updates[-1]["update_id"])
+        self._updates = []
+        self._schedule_notify()
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
@@ -1067,7 +1090,9 @@ class FakeTelegram:
         def ready() -> list[dict[str, Any]]:
             batch = [u for u in self._updates if u["update_id"] > self._confirmed]
             if allowed:
-                batch = [u for u in batch if any(k in u for k in allowed)]
+                batch = [
+                    u for u in batch if u["update_id"] in self._unrequested or any(k in u for k in allowed)
+                ]
             return batch[: int(limit)]
 
         batch = ready()

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Update
 
 from bot import fallback
@@ -81,6 +82,22 @@ class UpdateHandler:
         self.ctx = ctx
         self.reply_attempts = reply_attempts
         self.retry_cap = retry_cap
+        self.username: str | None = None
+        """Our bot's username (:meth:`identify`): commands naming another bot are not ours."""
+
+    async def identify(self, attempts: int = 5) -> None:
+        """Learn our username from getMe (retried with backoff). Failing that, carry on:
+        until the next start every command is taken as ours, as before."""
+        for attempt in range(attempts):
+            try:
+                self.username = (await self.bot.me()).username
+                return
+            except (TelegramNetworkError, TelegramAPIError) as error:
+                if attempt + 1 < attempts:
+                    delay = min(30.0, 0.5 * 2**attempt)
+                    log.warning("getMe failed (%s); retrying in %.1fs", type(error).__name__, delay)
+                    await asyncio.sleep(delay)
+        log.warning("getMe kept failing: commands naming another bot will be taken as ours")
 
     def read(self, key: str, payload: dict[str, Any], update: Update | None = None) -> Event | None:
         """The event a stored update stands for (None: nothing to do, or unreadable).
@@ -90,7 +107,7 @@ class UpdateHandler:
         try:
             if update is None:
                 update = Update.model_validate(payload, context={"bot": self.bot})
-            return to_event(update)
+            return to_event(update, self.username)
         except Exception:
             log.exception("stored update %s cannot be read", key)
             return None

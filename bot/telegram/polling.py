@@ -109,6 +109,7 @@ class TelegramPolling:
 
     async def _run(self) -> None:
         await self._drop_webhook()
+        await self.handler.identify()
         await self._resume()
         async with self.ctx.db.transaction() as session:
             stored = await get_value(session, OFFSET_KEY)

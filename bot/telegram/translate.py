@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram.enums import ContentType
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -44,6 +45,34 @@ _OTHER_MEDIA: tuple[tuple[str, MediaKind], ...] = (
 )
 
 
+_SAID = frozenset(
+    {
+        ContentType.TEXT,
+        ContentType.ANIMATION,
+        ContentType.AUDIO,
+        ContentType.DOCUMENT,
+        ContentType.LIVE_PHOTO,
+        ContentType.PAID_MEDIA,
+        ContentType.PHOTO,
+        ContentType.STICKER,
+        ContentType.STORY,
+        ContentType.VIDEO,
+        ContentType.VIDEO_NOTE,
+        ContentType.VOICE,
+        ContentType.CHECKLIST,
+        ContentType.CONTACT,
+        ContentType.DICE,
+        ContentType.GAME,
+        ContentType.POLL,
+        ContentType.VENUE,
+        ContentType.LOCATION,
+        ContentType.WEB_APP_DATA,
+    }
+)
+"""What a person says or sends. Every other message is a service notice (someone joined or
+left, a pin, a topic, a payment, a migration, ...), which nobody addressed to the bot."""
+
+
 def chat_ref(chat: Chat) -> ChatRef:
     return ChatRef(Platform.TELEGRAM, str(chat.id))
 
@@ -65,15 +94,18 @@ def person_key(update: Update) -> str | None:
     return None
 
 
-def to_event(update: Update) -> Event | None:
-    """The event an update stands for, or None when the core has nothing to do with it."""
+def to_event(update: Update, bot_username: str | None = None) -> Event | None:
+    """The event an update stands for, or None when the core has nothing to do with it.
+
+    ``bot_username`` is ours (from getMe): a command naming another bot
+    (``/report@other_bot``) is then not ours. Unknown, every command is taken as ours."""
     update_id = str(update.update_id)
     if update.message is not None:
-        return _message_event(update.message, update_id, edited=False)
+        return _message_event(update.message, update_id, edited=False, bot_username=bot_username)
     if update.edited_message is not None:
-        return _message_event(update.edited_message, update_id, edited=True)
+        return _message_event(update.edited_message, update_id, edited=True, bot_username=bot_username)
     if update.channel_post is not None:
-        return _message_event(update.channel_post, update_id, edited=False)
+        return _message_event(update.channel_post, update_id, edited=False, bot_username=bot_username)
     if update.callback_query is not None:
         return _callback_event(update.callback_query, update_id)
     if update.my_chat_member is not None:
@@ -99,7 +131,20 @@ def _media(message: Message) -> tuple[Media, ...]:
     return ()
 
 
-def _message_event(message: Message, update_id: str, *, edited: bool) -> Event:
+def _addressee(text: str | None) -> str | None:
+    """The bot a command names (``other_bot`` in ``/report@other_bot args``), if any."""
+    if not text or not text.startswith("/"):
+        return None
+    head = text.split(maxsplit=1)[0] if text.strip() else ""
+    _, at, name = head.partition("@")
+    return name.lower() if at and name else None
+
+
+def _message_event(
+    message: Message, update_id: str, *, edited: bool, bot_username: str | None = None
+) -> Event | None:
+    if message.content_type not in _SAID:
+        return None
     contact = None
     if message.contact is not None:
         owner = message.contact.user_id
@@ -108,11 +153,13 @@ def _message_event(message: Message, update_id: str, *, edited: bool) -> Event:
     if message.location is not None:
         location = Location(message.location.latitude, message.location.longitude)
     reply_to = message.reply_to_message
+    text = message.text if message.text is not None else message.caption
+    addressee = _addressee(text)
     return Event(
         chat=chat_ref(message.chat),
         chat_kind=chat_kind(message.chat),
         sender=person(message.from_user),
-        text=message.text if message.text is not None else message.caption,
+        text=text,
         message_id=str(message.message_id),
         reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
         reply_to_bot=(
@@ -125,6 +172,10 @@ def _message_event(message: Message, update_id: str, *, edited: bool) -> Event:
         sender_name=_name(message.from_user),
         edited=edited,
         update_id=update_id,
+        forwarded=message.forward_origin is not None,
+        for_other_bot=(
+            addressee is not None and bot_username is not None and addressee != bot_username.lower()
+        ),
     )
 
 

@@ -121,6 +121,7 @@ class TelegramWebhook:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         log.info("webhook listening", extra={"host": self.host, "port": self.port, "path": self.path})
+        await self.handler.identify()
         await self._set_webhook()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="telegram-webhook-sweep")
 

@@ -37,11 +37,12 @@ from handlers.desk_ops import (
     resident_chat,
     tell_resident,
 )
-from handlers.events import Button, ChatRef, Event, MediaKind, Reply, Response
+from handlers.events import BOT_ADDED, Button, ChatRef, Event, MediaKind, Reply, Response
 from handlers.texts import Safe
 from handlers.workflow import ADMIN_ONLY, Action, allowed
 from storage import desk as q
 from storage.appeals import add_attachments
+from storage.kv import get_value, set_value
 from storage.models import Appeal, AppealStatus, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
@@ -67,8 +68,6 @@ _COMMENTED = frozenset(
 _WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN})
 _REJECT_ROLE = "reject:"
 """The link role of a rejection's prompt, followed by the chosen reason's id."""
-BOT_ADDED = "sys:bot_added"
-"""``Event.payload`` (with no ``callback_id``) when the bot was added to a group."""
 LINK_WAIT_SECONDS = 10.0
 """How long a reply waits for the link of a message still being delivered."""
 _BUTTON_LABEL_MAX = 40
@@ -82,12 +81,11 @@ class Desk:
     async def handle(self, event: Event) -> Response:
         catalogue = self.ctx.catalogue
         known = catalogue.is_admin_chat(event.chat) or catalogue.agency_of_chat(event.chat) is not None
-        if event.payload == BOT_ADDED and event.callback_id is None:
-            if not known:
-                return self._say("desk-unknown-chat", chat=str(event.chat))
-            return self._say("desk-help-admin" if catalogue.is_admin_chat(event.chat) else "desk-help")
+        added = event.payload == BOT_ADDED and event.callback_id is None
         if not known:
-            return self._unknown_chat(event)
+            return await self._unknown_chat(event, added=added)
+        if added:
+            return self._say("desk-help-admin" if catalogue.is_admin_chat(event.chat) else "desk-help")
         if event.payload is not None:
             if event.payload.startswith(f"{moderation.PREFIX}:"):
                 return await moderation.ModerationDesk(self.ctx).button(event)
@@ -101,12 +99,20 @@ class Desk:
             return await self._reply(event)
         return Response()
 
-    def _unknown_chat(self, event: Event) -> Response:
-        if event.payload is not None:
+    async def _unknown_chat(self, event: Event, *, added: bool) -> Response:
+        """A chat the catalogue does not know is told so once, when the bot is added or first
+        addressed there (the operator needs its id); after that the bot keeps quiet in it,
+        through restarts too."""
+        if event.payload is not None and not added:
             return Response(toast=self.ctx.texts("desk-refuse-bad-button"))
-        if event.command is not None:
-            return Response([Reply(self.ctx.texts("desk-unknown-chat", chat=str(event.chat)))])
-        return Response()
+        if event.command is None and not added:
+            return Response()
+        key = f"desk:unknown-chat-told:{event.chat}"
+        async with self.ctx.db.transaction() as session:
+            if await get_value(session, key) is not None:
+                return Response()
+            await set_value(session, key, "1", now=self.ctx.clock.now())
+        return self._say("desk-unknown-chat", chat=str(event.chat))
 
     def _say(self, key: str, **args: object) -> Response:
         return Response([Reply(self.ctx.texts(key, **args))])

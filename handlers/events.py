@@ -14,6 +14,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+BOT_ADDED = "sys:bot_added"
+"""``Event.payload`` (with no ``callback_id``) when someone added the bot to a group chat."""
+
 
 class Platform(StrEnum):
     TELEGRAM = "telegram"

@@ -452,6 +452,16 @@ class FakeVk:
         action = {"type": "chat_invite_user", "member_id": -GROUP_ID}
         return await self.user_writes(peer_id, "", from_id=by, action=action)
 
+    async def feed(self, event: dict[str, Any]) -> None:
+        """Deliver a raw long-poll event exactly as given (a captured one, say). A button
+        press in it can be answered once, like one a person made."""
+        obj = event.get("object") or {}
+        if event.get("type") == "message_event" and isinstance(obj.get("event_id"), str):
+            self.pending_events[obj["event_id"]] = (int(obj["user_id"]), int(obj["peer_id"]))
+        async with self._new_event:
+            self._events.append(dict(event))
+            self._new_event.notify_all()
+
     def bot_said(self, peer_id: int, text: str, *, keyboard: dict[str, Any] | None = None) -> Message:
         """A message the bot sent earlier (set the scene without running the bot)."""
         return self._store(peer_id, -GROUP_ID, text, keyboard=keyboard)

@@ -13,6 +13,7 @@ from aiogram.types import (
 )
 
 from handlers.events import (
+    BOT_ADDED,
     ChatKind,
     ChatRef,
     Contact,
@@ -23,9 +24,6 @@ from handlers.events import (
     PersonRef,
     Platform,
 )
-
-BOT_ADDED = "sys:bot_added"
-"""``Event.payload`` (with no ``callback_id``) when someone added the bot to a group."""
 
 _CHAT_KINDS = {
     "private": ChatKind.PRIVATE,

@@ -8,10 +8,11 @@ community bot can act on. Our button payloads travel as JSON ``{"p": "<payload>"
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from handlers.desk import BOT_ADDED
 from handlers.events import (
+    BOT_ADDED,
     ChatKind,
     ChatRef,
     Event,
@@ -33,6 +34,10 @@ _KINDS = {
     "doc": MediaKind.DOCUMENT,
     "graffiti": MediaKind.STICKER,
 }
+
+
+_MENTION = re.compile(r"^\[(club|public|id)(\d+)\|[^\]]*\][\s,:]*")
+"""A mention at the start of a message, as VK writes it: ``[club123|@name], `` ."""
 
 
 def is_conversation(peer_id: int) -> bool:
@@ -98,9 +103,9 @@ def translate(update: dict[str, Any]) -> Event | None:
         message = obj.get("message") or {}
         if _bot_invited(message, update.get("group_id")):
             return _bot_added(message, update_id)
-        return _message(message, update_id, edited=False)
+        return _message(message, update_id, edited=False, group_id=update.get("group_id"))
     if kind == "message_edit":
-        return _message(obj, update_id, edited=True)
+        return _message(obj, update_id, edited=True, group_id=update.get("group_id"))
     if kind == "message_event":
         return _callback(obj, update_id)
     return None
@@ -136,14 +141,26 @@ def _chat(peer_id: int) -> tuple[ChatRef, ChatKind]:
     return ChatRef(Platform.VK, str(peer_id)), chat_kind
 
 
-def _message(message: dict[str, Any], update_id: str, *, edited: bool) -> Event | None:
+def _addressed(text: str | None, group_id: Any) -> str | None:
+    """The text without a leading mention of our community, the way people address a bot
+    in a conversation (``[club123|@appeals] /open``). A mention of anyone else stays, so
+    what follows it is not taken as a command to us."""
+    match = _MENTION.match(text or "")
+    if match is None or match.group(1) == "id" or not isinstance(group_id, int):
+        return text or None
+    return (text or "")[match.end() :] or None if int(match.group(2)) == group_id else text
+
+
+def _message(message: dict[str, Any], update_id: str, *, edited: bool, group_id: Any = None) -> Event | None:
     peer_id = int(message.get("peer_id", 0))
     from_id = int(message.get("from_id", 0))
     if not peer_id or from_id <= 0 or message.get("out"):
         return None
+    if isinstance(message.get("action"), dict):
+        return None  # a service notice (someone joined or left, a new title, a pin)
     chat, chat_kind = _chat(peer_id)
     conversation = is_conversation(peer_id)
-    text: str | None = message.get("text") or None
+    text = _addressed(message.get("text"), group_id)
     payload, start = decode_payload(message["payload"]) if message.get("payload") else (None, False)
     if start or (text is not None and text.strip().lower() in START_TEXTS and not conversation):
         text, payload = "/start", None

@@ -137,6 +137,8 @@ def place_vk(event: dict[str, Any], *, group_id: int, person: int, peer: int) ->
 def _rewrite_vk(value: Any, *, group_id: int, person: int, peer: int) -> Any:
     if isinstance(value, list):
         return [_rewrite_vk(item, group_id=group_id, person=person, peer=peer) for item in value]
+    if isinstance(value, str):  # a mention of the community: [club999999|@name]
+        return value.replace(f"[club{VK_COMMUNITY}|", f"[club{group_id}|")
     if not isinstance(value, dict):
         return value
     result = {}

@@ -448,10 +448,17 @@ class FakeTelegram:
         return self.chats[sender.id if chat_id is None else chat_id]
 
     def send_message(
-        self, sender: FakeUser, text: str, *, chat_id: int | None = None, reply_to: int | None = None
+        self,
+        sender: FakeUser,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+        forwarded_from: FakeUser | None = None,
     ) -> dict[str, Any]:
         """``sender`` writes ``text`` (a command when it starts with ``/``) in their private
-        chat, or in ``chat_id``; ``reply_to`` is the id of a message in that chat."""
+        chat, or in ``chat_id``; ``reply_to`` is the id of a message in that chat;
+        ``forwarded_from``: the text is someone else's message, forwarded (its entities kept)."""
         chat = self._chat_for(sender, chat_id)
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
@@ -459,6 +466,9 @@ class FakeTelegram:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         if reply_to is not None:
             content["reply_to_message"] = self._replied(chat, reply_to)
+        if forwarded_from is not None:
+            origin = {"type": "user", "date": int(time.time()) - 3600, "sender_user": forwarded_from.as_api()}
+            content["forward_origin"] = origin
         message = self._new_message(chat, sender, **content)
         self._push({"message": message})
         return message

@@ -85,8 +85,12 @@ class TelegramPolling:
         self._stopping.set()
         if self._poller is not None:
             self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._poller
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # it died before: say so, and still stop the rest
+                log.exception("the polling loop had stopped on an error")
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:

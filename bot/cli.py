@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -89,7 +90,19 @@ async def db_upgrade(settings: Settings) -> int:
 
 async def run(settings: Settings) -> int:
     if settings.telegram.bot_token is None and settings.vk.group_token is None:
-        print("no TELEGRAM_BOT_TOKEN or VK_GROUP_TOKEN set: starting the console demo instead")
+        if not sys.stdin.isatty():
+            # systemd or Docker with the token forgotten: a demo nobody can type into
+            # would only exit 0 and hide the mistake.
+            print(
+                "configuration error: set TELEGRAM_BOT_TOKEN and/or VK_GROUP_TOKEN (in the environment "
+                "or .env) to run the bots; `appeals console` is the offline demo",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        print(
+            "no TELEGRAM_BOT_TOKEN or VK_GROUP_TOKEN set: starting the offline console demo "
+            f"(its own database, {settings.data_dir / 'demo.db'})"
+        )
         return await console(settings)
     from bot.app import ConfigurationError, open_app
 
@@ -115,14 +128,15 @@ class _StartError(Exception):
 
 
 @contextlib.asynccontextmanager
-async def _offline_context(settings: Settings) -> AsyncIterator[Context]:
+async def _offline_context(settings: Settings, database_url: str | None = None) -> AsyncIterator[Context]:
     """The context a one-off command needs: catalogue, migrated database, nothing else."""
     try:
         catalogue = load_catalogue(settings.catalogue_path)
     except CatalogueError as error:
         raise _StartError(f"catalogue error: {error}") from None
-    await upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    url = database_url or settings.database_url
+    await upgrade(url)
+    db = Database(url)
     try:
         yield Context(db=db, catalogue=catalogue, capabilities=ADAPTERS)
     finally:
@@ -130,15 +144,26 @@ async def _offline_context(settings: Settings) -> AsyncIterator[Context]:
 
 
 async def console(settings: Settings) -> int:
-    """The resident dialogue in this terminal, against the configured database."""
+    """The resident dialogue in this terminal, against the demo's own database."""
     from bot.console import run_console
+    from bot.logging import configure_logging
 
-    try:
-        async with _offline_context(settings) as ctx:
-            await run_console(Core(ctx))
-    except _StartError as error:
-        print(error, file=sys.stderr)
-        return EXIT_CONFIG
+    # Logs go to a file: on the terminal they would land between the bot's messages.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.data_dir / "console.log"
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with log_path.open("a", encoding="utf-8") as log_file:
+        configure_logging(settings.log_level, settings.log_format, stream=log_file)
+        try:
+            async with _offline_context(settings, settings.demo_database_url) as ctx:
+                await run_console(Core(ctx))
+        except _StartError as error:
+            print(error, file=sys.stderr)
+            return EXIT_CONFIG
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
     return EXIT_OK
 
 

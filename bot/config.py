@@ -68,6 +68,12 @@ class Settings(_Section):
     update_concurrency: int = Field(default=64, ge=1, le=4096)
     """How many people's updates are handled at once (one person's stay in order)."""
 
+    @property
+    def demo_database_url(self) -> str:
+        """The console demo's own SQLite file: its appeals never reach a real bot's
+        database, so never a real agency chat or a real digest."""
+        return f"sqlite+aiosqlite:///{self.data_dir / 'demo.db'}"
+
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:
     """Read settings; sections read the same env file as the whole."""

@@ -2,18 +2,24 @@
 
 Replies are printed as plain text (HTML tags stripped, entities unescaped) with their
 buttons numbered: typing a number presses that button. ``/location LAT LON`` shares a
-location, ``/photo PATH`` sends a picture from disk, ``/quit`` or end of input leaves.
-Input need not be a terminal: a whole dialogue can be fed through a pipe or a StringIO.
+location, ``/photo PATH`` sends a picture from disk, ``/quit``, end of input (Ctrl-D) or
+Ctrl-C leaves. In a terminal a ``>`` prompt marks where to type. Input need not be a
+terminal: a whole dialogue can be fed through a pipe or a StringIO.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import html
+import io
 import itertools
+import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -47,6 +53,7 @@ CAPABILITIES = Capabilities(
 )
 """A terminal shows anything; these keep the numbered list of buttons readable."""
 
+PROMPT = "> "
 _TAG = re.compile(r"<[^>]+>")
 _COORDINATES = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*")
 
@@ -77,6 +84,62 @@ def load_photo(argument: str) -> Media | None:
     return Media(MediaKind.PHOTO, Platform.CONSOLE, ref=str(path.resolve()), unique_id=digest)
 
 
+class _Lines:
+    """Lines from a stream that is not a terminal (a pipe, a file, a StringIO)."""
+
+    interactive = False
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    async def readline(self) -> str:
+        if isinstance(self.stream, io.StringIO):
+            return self.stream.readline()
+        return await asyncio.to_thread(self.stream.readline)
+
+
+class _TerminalLines:
+    """Lines typed in a terminal, read when the loop sees them ready: no thread is left
+    blocked in a read when the console ends (Ctrl-C), so the process exits at once."""
+
+    interactive = True
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.buffer = ""
+        self.eof = False
+
+    async def readline(self) -> str:
+        loop = asyncio.get_running_loop()
+        while "\n" not in self.buffer and not self.eof:
+            ready: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(self.fd, _resolve, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(self.fd)
+            chunk = os.read(self.fd, 4096)
+            self.eof = not chunk  # Ctrl-D on an empty line
+            self.buffer += self.decoder.decode(chunk, final=self.eof)
+        line, newline, self.buffer = self.buffer.partition("\n")
+        return line + newline
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _lines(stream: TextIO) -> _Lines | _TerminalLines:
+    try:
+        if stream.isatty():
+            return _TerminalLines(stream.fileno())
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        pass
+    return _Lines(stream)
+
+
 def _flat(keyboard: Keyboard) -> list[Button]:
     return [button for row in keyboard for button in row]
 
@@ -91,13 +154,31 @@ class _Console:
         self.inline: list[Button] = []
         self.keyboard: list[Button] = []
         self._ids = itertools.count(1)
+        self.lines = _lines(stdin)
+        self.stopped = asyncio.Event()
 
     def say(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
     async def read(self) -> str | None:
-        line = await asyncio.to_thread(self.stdin.readline)
+        """The next line typed; None at the end of input (Ctrl-D) or after Ctrl-C."""
+        if self.lines.interactive:
+            self.stdout.write(PROMPT)
+            self.stdout.flush()
+        reading = asyncio.ensure_future(self.lines.readline())
+        stopping = asyncio.ensure_future(self.stopped.wait())
+        try:
+            await asyncio.wait((reading, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, stopping):
+                task.cancel()
+        if not reading.done() or reading.cancelled():
+            self.stdout.write("\n")
+            return None
+        line = reading.result()
+        if line == "" and self.lines.interactive:
+            self.stdout.write("\n")  # Ctrl-D leaves the cursor after the prompt
         return None if line == "" else line.rstrip("\r\n")
 
     @property
@@ -180,6 +261,18 @@ class _Console:
         await self.send(media=(media,))
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        interrupt = self.lines.interactive and threading.current_thread() is threading.main_thread()
+        if interrupt:
+            # Ctrl-C ends the console like Ctrl-D: a goodbye, not a traceback.
+            loop.add_signal_handler(signal.SIGINT, self.stopped.set)
+        try:
+            await self._talk()
+        finally:
+            if interrupt:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    async def _talk(self) -> None:
         self.say(self.t("resident-console-hello"))
         while True:
             line = await self.read()

@@ -37,10 +37,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         drop_personal_data,
     ]
+    stream = stream or sys.stderr
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -56,7 +57,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

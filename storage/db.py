@@ -38,6 +38,14 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def ensure_folder(url: str) -> None:
+    """Create the folder a SQLite file lives in (``./data/`` on a fresh clone), so the
+    first migration does not fail with "unable to open database file"."""
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -74,7 +82,7 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         path = _sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder(url)
             _use_wal(path)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:

@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from storage.db import ensure_folder
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -19,6 +21,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_sync(url: str, revision: str = "head") -> None:
+    ensure_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

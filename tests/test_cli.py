@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.cli import main
 from handlers.catalogue import EXAMPLE_PATH
+from tests.support.demo import file_an_appeal, leave
 
 
 def test_check_catalogue_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,49 +49,59 @@ async def test_db_upgrade_creates_the_schema(tmp_path: Path, monkeypatch: pytest
     assert {"appeals", "inbox", "outbox"} <= set(tables)
 
 
-def test_run_without_a_token_is_the_console_demo(tmp_path: Path) -> None:
-    """What a newcomer gets from ``appeals run`` on a machine with no token: the dialogue in
-    the terminal, against a real database that keeps the appeal."""
-    import os
-    import sqlite3
-    import subprocess
-    import sys
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """This machine's environment without any bot setting: a newcomer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+    env["HOME"] = str(tmp_path)
+    return env
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VK_"))}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-    env["LOG_FORMAT"] = "console"
-    dialogue = "\n".join(
-        [
-            "/start",
-            "1",  # consent
-            "1",  # roads
-            "1",  # Tambov
-            "Глубокая яма на дороге у остановки Школьная",
-            "2",  # [2] Пропустить (place)
-            "1",  # [1] Пропустить (photos)
-            "1",  # [1] Пропустить (phone)
-            "1",  # [1] Отправить
-            "/quit",
-        ]
+
+SETTING_PREFIXES = ("TELEGRAM_", "VK_", "DATABASE_URL", "CATALOGUE_PATH", "DATA_DIR", "LOG_")
+
+
+def test_run_without_a_token_in_a_terminal_is_the_console_demo(tmp_path: Path) -> None:
+    """What a newcomer gets from ``appeals run`` with no token: the dialogue in the terminal,
+    on the demo's own database in a ``data/`` folder that did not exist."""
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        encoding="utf-8",
+        timeout=60,
     )
+    try:
+        number = file_an_appeal(child, "Глубокая яма на дороге у остановки Школьная")
+        leave(child)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    demo = sqlite3.connect(tmp_path / "data" / "demo.db")
+    ((appeal_id, description),) = demo.execute("SELECT id, description FROM appeals").fetchall()
+    demo.close()
+    assert description == "Глубокая яма на дороге у остановки Школьная"
+    assert number.endswith(f"-{appeal_id:06d}")
+    # The database a real bot will use was never made: demo appeals cannot reach it.
+    assert not (tmp_path / "data" / "appeals.db").exists()
+
+
+def test_run_without_a_token_nor_a_terminal_says_what_to_set(tmp_path: Path) -> None:
+    """Under systemd or Docker a forgotten token is one line and a failure, not a demo."""
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "run"],
-        input=dialogue + "\n",
+        [sys.executable, "-m", "bot.cli", "run"],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
         cwd=tmp_path,
-        env=env,
+        env=_clean_env(tmp_path),
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    assert "console demo" in done.stdout
-    assert "[1] Согласен" in done.stdout
-    db = sqlite3.connect(tmp_path / "demo.db")
-    ((number_id, description),) = db.execute("SELECT id, description FROM appeals").fetchall()
-    db.close()
-    assert description == "Глубокая яма на дороге у остановки Школьная"
-    assert f"-{number_id:06d}" in done.stdout
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "TELEGRAM_BOT_TOKEN" in line and "VK_GROUP_TOKEN" in line
+    assert not (tmp_path / "data").exists()
 
 
 def test_backup_command_copies_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,13 +20,13 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.capabilities import ADAPTERS
-from bot.config import Settings
+from bot.config import ConfigurationError, Settings
 from bot.logging import configure_logging
 from bot.media import MediaRegistry
 from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, Limits, RateLimiter
 from bot.sender import OutboxSender
 from bot.telegram.polling import TelegramPolling
-from bot.telegram.transport import TelegramTransport, make_bot
+from bot.telegram.transport import TelegramTransport, check_token, make_bot
 from bot.telegram.webhook import TelegramWebhook, check_secret
 from bot.transport import Transport
 from digests.schedule import register_digest_jobs
@@ -52,10 +52,6 @@ class Channel(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self, *, grace: float = 10.0) -> None: ...
-
-
-class ConfigurationError(Exception):
-    """The settings ask for something this build cannot do."""
 
 
 @dataclass(slots=True)
@@ -165,6 +161,8 @@ async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSes
         _check_webhook_settings(app.settings)
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
     stack.push_async_callback(bot.session.close)
+    username = await check_token(bot)
+    log.info("telegram bot @%s", username)
     transport = TelegramTransport(bot, RateLimiter(limits), http, media=app.media)
     app.media.register(Platform.TELEGRAM, transport.fetch)
     app.transports[Platform.TELEGRAM] = transport

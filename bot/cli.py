@@ -20,12 +20,12 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bot.capabilities import ADAPTERS
-from bot.config import Settings, load_settings
+from bot.config import ConfigurationError, Settings, load_settings
 from handlers.catalogue import CatalogueError, load_catalogue
 from handlers.context import Context
 from handlers.core import Core
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import DatabaseUnavailable, upgrade
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -52,7 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every configuration or environment mistake ends here as one line
+    on standard error naming the setting and the fix, with exit status 2: never a traceback."""
     args = build_parser().parse_args(argv)
+    try:
+        return _command(args)
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+    except CatalogueError as error:
+        print(f"catalogue error: {error} (fix the file, or point CATALOGUE_PATH at another)", file=sys.stderr)
+    except DatabaseUnavailable as error:
+        print(
+            f"configuration error: DATABASE_URL cannot be opened or written ({error}): "
+            "make its folder writable or its server reachable, or set DATABASE_URL to one that is",
+            file=sys.stderr,
+        )
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_CONFIG
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "check-catalogue":
         return check_catalogue(args.path)
     settings = load_settings(args.env_file)
@@ -104,36 +124,39 @@ async def run(settings: Settings) -> int:
             f"(its own database, {settings.data_dir / 'demo.db'})"
         )
         return await console(settings)
-    from bot.app import ConfigurationError, open_app
+    from bot.app import open_app
 
     stop = asyncio.Event()
+    serving = asyncio.current_task()
+    started = False
+    assert serving is not None
+
+    def on_signal() -> None:
+        # Before the start is done (a platform still unreachable, retried) there is
+        # nothing to let finish: stop at once.
+        stop.set()
+        if not started:
+            serving.cancel()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, on_signal)
     try:
         async with open_app(settings):
+            started = True
             await stop.wait()
-    except CatalogueError as error:
-        print(f"catalogue error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ConfigurationError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        print("stopped before the start was complete", file=sys.stderr)
     return EXIT_OK
-
-
-class _StartError(Exception):
-    """The catalogue cannot be used; the message says why."""
 
 
 @contextlib.asynccontextmanager
 async def _offline_context(settings: Settings, database_url: str | None = None) -> AsyncIterator[Context]:
     """The context a one-off command needs: catalogue, migrated database, nothing else."""
-    try:
-        catalogue = load_catalogue(settings.catalogue_path)
-    except CatalogueError as error:
-        raise _StartError(f"catalogue error: {error}") from None
+    catalogue = load_catalogue(settings.catalogue_path)
     url = database_url or settings.database_url
     await upgrade(url)
     db = Database(url)
@@ -158,9 +181,6 @@ async def console(settings: Settings) -> int:
         try:
             async with _offline_context(settings, settings.demo_database_url) as ctx:
                 await run_console(Core(ctx))
-        except _StartError as error:
-            print(error, file=sys.stderr)
-            return EXIT_CONFIG
         finally:
             root.handlers[:] = handlers
             root.setLevel(level)
@@ -183,12 +203,8 @@ async def backup(settings: Settings, path: Path) -> int:
 async def digest(settings: Settings, week: str, out: Path | None, post: bool) -> int:
     from digests.cli import digest_cli
 
-    try:
-        async with _offline_context(settings) as ctx:
-            return await digest_cli(ctx, week, out, post, sys.stdout)
-    except _StartError as error:
-        print(error, file=sys.stderr)
-        return EXIT_CONFIG
+    async with _offline_context(settings) as ctx:
+        return await digest_cli(ctx, week, out, post, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,42 @@
 """Settings from the environment or ``.env``: built once in ``main`` and passed down.
 
 Each section reads its own prefix (``TELEGRAM_*``, ``VK_*``, ...); nothing is read at import.
+Only :func:`load_settings` reads a ``.env`` file: settings built in code (tests) never do.
+A value that cannot work is a :class:`ConfigurationError` naming the variable and the fix.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from handlers.catalogue import EXAMPLE_PATH
 
+# aiogram's own check (aiogram/utils/token.py): digits, a colon, then something.
+_TELEGRAM_TOKEN = re.compile(r"^\d+:\S+$")
+DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+class ConfigurationError(Exception):
+    """A setting that cannot work: the message names the variable and the fix.
+    ``appeals`` prints it as one line and exits with status 2."""
+
 
 class _Section(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=None, env_file_encoding="utf-8", extra="ignore")
+
+
+def _not_empty(name: str, value: SecretStr | None, fix: str) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError(f"{name} is set but empty: {fix}, or remove the line")
+    return value
 
 
 class TelegramSettings(_Section):
@@ -37,12 +58,38 @@ class TelegramSettings(_Section):
     def _strip(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        fix = "paste the token @BotFather gave (like 123456789:AAE...)"
+        _not_empty("TELEGRAM_BOT_TOKEN", value, fix)
+        if value is not None and not _TELEGRAM_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError(f"TELEGRAM_BOT_TOKEN does not look like a bot token: {fix}")
+        return None if value is None else SecretStr(value.get_secret_value().strip())
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("polling", "webhook"):
+            hint = (
+                f"write {value.strip().lower()!r}, in lowercase"
+                if value.strip().lower()
+                in (
+                    "polling",
+                    "webhook",
+                )
+                else "write 'polling' or 'webhook'"
+            )
+            raise ValueError(f"TELEGRAM_MODE={value!r} is not a mode: {hint}")
+        return value
+
 
 class VkSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="VK_")
 
     group_token: SecretStr | None = None
     group_id: int | None = None
+    """Empty: looked up with the token at start."""
     api_base: str = "https://api.vk.com"
     api_version: str = "5.199"
     poll_wait: int = Field(default=25, ge=0, le=90)
@@ -51,6 +98,28 @@ class VkSettings(_Section):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("group_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _not_empty(
+            "VK_GROUP_TOKEN", value, "paste the community's access token (Manage community → API usage)"
+        )
+
+    @field_validator("group_id", mode="before")
+    @classmethod
+    def _group_id(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not value.lstrip("-").isdigit():
+                raise ValueError(
+                    f"VK_GROUP_ID={value!r} is not a number: write the community's numeric id "
+                    "(club123456 → 123456), or leave it empty to look it up with the token"
+                )
+            return abs(int(value))
+        return value
 
 
 class Settings(_Section):
@@ -68,6 +137,21 @@ class Settings(_Section):
     update_concurrency: int = Field(default=64, ge=1, le=4096)
     """How many people's updates are handled at once (one person's stay in order)."""
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        examples = "sqlite+aiosqlite:///./data/appeals.db or postgresql+asyncpg://user:password@host/db"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"DATABASE_URL is not a database URL: write one like {examples}") from None
+        if url.drivername not in DRIVERS:
+            raise ValueError(
+                f"DATABASE_URL uses {url.drivername!r}, which this bot cannot drive: "
+                f"write {' or '.join(DRIVERS)}, like {examples}"
+            )
+        return value
+
     @property
     def demo_database_url(self) -> str:
         """The console demo's own SQLite file: its appeals never reach a real bot's
@@ -76,10 +160,29 @@ class Settings(_Section):
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:
-    """Read settings; sections read the same env file as the whole."""
+    """Read settings; sections read the same env file as the whole. A value that cannot
+    work raises :class:`ConfigurationError` with the variable named."""
     kwargs = {"_env_file": env_file}
-    return Settings(
-        telegram=TelegramSettings(**kwargs),  # type: ignore[arg-type]
-        vk=VkSettings(**kwargs),  # type: ignore[arg-type]
-        **kwargs,  # type: ignore[arg-type]
-    )
+    telegram = _section(TelegramSettings, kwargs, env_file)
+    vk = _section(VkSettings, kwargs, env_file)
+    return _section(Settings, {**kwargs, "telegram": telegram, "vk": vk}, env_file)
+
+
+def _section(cls: type[_S], kwargs: dict[str, Any], env_file: Path | str | None) -> _S:
+    try:
+        return cls(**kwargs)
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        raise ConfigurationError(_explain(exc, prefix, env_file)) from None
+
+
+def _explain(exc: ValidationError, prefix: str, env_file: Path | str | None) -> str:
+    """The first problem as one line: the variable, what is wrong, how to fix it."""
+    error = exc.errors(include_url=False)[0]
+    name = (prefix + "_".join(str(part) for part in error["loc"])).upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "value_error" and name.split("_", 1)[0] in message:
+        return message  # our validators name the variable and the fix themselves
+    where = f"the environment or {env_file}" if env_file else "the environment"
+    shown = "" if "TOKEN" in name or "SECRET" in name else f"={error.get('input')!r}"
+    return f"{name}{shown}: {message.lower()}; fix it in {where}"

@@ -35,6 +35,8 @@ def _sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
+    if parsed.query.get("uri") == "true":  # sqlite:///file:path?mode=ro&uri=true
+        return Path(parsed.database.removeprefix("file:"))
     return Path(parsed.database)
 
 

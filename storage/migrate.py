@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from storage.db import ensure_folder
 
@@ -20,9 +22,26 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class DatabaseUnavailable(Exception):
+    """The database the URL names cannot be opened or written; the message says why."""
+
+
 def upgrade_sync(url: str, revision: str = "head") -> None:
-    ensure_folder(url)
-    command.upgrade(alembic_config(url), revision)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        ensure_folder(url)
+        command.upgrade(alembic_config(url), revision)
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        raise DatabaseUnavailable(f"{shown}: {reason}") from None
+    except OSError as exc:  # a folder that cannot be made; a server that does not answer
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise DatabaseUnavailable(f"{shown}: {exc.strerror or exc}{where}") from None
+    except Exception as exc:
+        # asyncpg's refusals (unknown database, wrong password) arrive unwrapped at connect.
+        if type(exc).__module__.startswith("asyncpg"):
+            raise DatabaseUnavailable(f"{shown}: {exc}") from None
+        raise
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

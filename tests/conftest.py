@@ -4,9 +4,11 @@ set), the example catalogue, texts and a clock the test controls."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -23,6 +25,46 @@ from storage.migrate import upgrade
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 pytest_plugins = ["tests.support.telegram"]
+
+
+SETTING_PREFIXES = ("TELEGRAM_", "VK_", "DATABASE_URL", "CATALOGUE_PATH", "DATA_DIR", "LOG_")
+_LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's bot settings (environment or ``.env``: only
+    ``load_settings`` reads a file, and tests give it their own) or reaches the internet:
+    resolving or connecting to anything but this machine fails at once."""
+    for name in list(os.environ):
+        if name.startswith(SETTING_PREFIXES):
+            monkeypatch.delenv(name)
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def local_only(host: object) -> None:
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host not in _LOCAL_HOSTS and not (isinstance(host, str) and host.startswith("127.")):
+            raise OSError(f"tests stay offline: {host!r} is not this machine")
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        local_only(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            local_only(address[0])
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            local_only(address[0])
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
 async def _reset_postgres(url: str) -> None:

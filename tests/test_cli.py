@@ -38,7 +38,8 @@ def test_check_catalogue_names_the_problem(tmp_path: Path, capsys: pytest.Captur
 
 
 async def test_db_upgrade_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    """In a folder that does not exist yet, as ``./data/`` on a fresh clone."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'deeper' / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     code = await asyncio.to_thread(main, ["--env-file", str(tmp_path / "none.env"), "db", "upgrade"])
     assert code == 0

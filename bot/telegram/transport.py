@@ -8,6 +8,7 @@ Telegram has no idempotency key.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from io import BytesIO
@@ -25,8 +26,10 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods import Response, TelegramMethod
 from aiogram.types import (
@@ -46,6 +49,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.config import ConfigurationError
 from bot.media import MediaRegistry, MediaUnavailable, decode_data_url
 from bot.ratelimit import RateLimiter
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plain_length, split_html
@@ -86,6 +90,32 @@ def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     session.middleware(_hold_response_type)
     return Bot(token, session=session)
+
+
+async def check_token(bot: Bot, *, retry_cap: float = 30.0) -> str:
+    """Ask Telegram who we are before anything starts; returns the bot's username.
+
+    A token Telegram refuses (401, or 404 for one it cannot even route) stops the start with
+    a :class:`ConfigurationError`: retrying it every 30 s forever would only hide it. An
+    unreachable or failing Telegram is retried with capped backoff, as polling does."""
+    failures = 0
+    while True:
+        try:
+            me = await bot.get_me()
+        except (TelegramUnauthorizedError, TelegramNotFound) as error:
+            raise ConfigurationError(
+                f"TELEGRAM_BOT_TOKEN was refused by Telegram ({error.message}): copy the token "
+                "again from @BotFather (/mybots → API Token); a revoked one must be replaced"
+            ) from None
+        except TelegramRetryAfter as error:
+            await asyncio.sleep(error.retry_after)
+        except (TelegramAPIError, ClientDecodeError) as error:
+            failures += 1
+            delay = min(retry_cap, 0.5 * 2 ** min(failures, 6))
+            log.warning("getMe failed at start (%s); retrying in %.1fs", type(error).__name__, delay)
+            await asyncio.sleep(delay)
+        else:
+            return me.username or str(me.id)
 
 
 # aiogram parses every answer with ``Response[method.__returning__]``, and pydantic caches

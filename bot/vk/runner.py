@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot import fallback
-from bot.config import Settings
+from bot.config import ConfigurationError, Settings
 from bot.media import MediaRegistry
 from bot.ratelimit import VK_LIMITS, RateLimiter
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from handlers.core import Core
 
 log = logging.getLogger(__name__)
+
+_BUSY = frozenset({1, 6, 9, 10})
+"""VK errors worth waiting out: unknown, too many requests, flood control, internal error."""
 
 
 class VkRunner:
@@ -92,10 +95,13 @@ class VkRunner:
         self.handled = 0
 
     async def start(self) -> None:
-        if self.group_id is None:
-            answer = await self.api.call("groups.getById")
-            groups = answer["groups"] if isinstance(answer, dict) else answer
-            self.group_id = int(groups[0]["id"])
+        group_id = await self._identify()
+        if self.group_id is not None and self.group_id != group_id:
+            raise ConfigurationError(
+                f"VK_GROUP_ID={self.group_id}, but VK_GROUP_TOKEN belongs to community {group_id}: "
+                f"set VK_GROUP_ID={group_id}, or leave it empty"
+            )
+        self.group_id = group_id
         self.poller = LongPoller(
             self.api,
             self.db,
@@ -106,6 +112,29 @@ class VkRunner:
         )
         await self._dispatch(await self._recover())
         self._poll_task = asyncio.create_task(self.poller.run(), name="vk-long-poll")
+
+    async def _identify(self, retry_cap: float = 30.0) -> int:
+        """The token's community, asked before anything starts. A token VK refuses (error 5)
+        stops the start with a :class:`ConfigurationError`; an unreachable or busy VK API is
+        retried with capped backoff."""
+        failures = 0
+        while True:
+            try:
+                answer = await self.api.call("groups.getById")
+            except VkApiError as exc:
+                if exc.code not in _BUSY:
+                    fix = "create a new one in Manage community → API usage, with messages allowed"
+                    raise ConfigurationError(f"VK_GROUP_TOKEN was refused by VK ({exc}): {fix}") from None
+                problem = str(exc)
+            except VkNetworkError as exc:
+                problem = str(exc) or type(exc).__name__
+            else:
+                groups = answer["groups"] if isinstance(answer, dict) else answer
+                return int(groups[0]["id"])
+            failures += 1
+            delay = min(retry_cap, self.retry_base * 2 ** min(failures, 6))
+            log.warning("vk groups.getById failed at start (%s); retrying in %.1fs", problem, delay)
+            await asyncio.sleep(delay)
 
     async def _recover(self) -> list[InboxUpdate]:
         """Events stored but not handled before the last stop; one that was started

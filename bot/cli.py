@@ -5,7 +5,7 @@ appeals console                  # the resident dialogue in this terminal
 appeals db upgrade               # apply database migrations
 appeals check-catalogue PATH     # validate an operator's catalogue
 appeals backup PATH              # consistent copy of the live SQLite database
-appeals digest --week 2026-W47 [--out FILE] [--post]
+appeals digest --week 2026-W47 [--out FILE] [--post [--partial]]
 """
 
 from __future__ import annotations
@@ -47,7 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="build (and optionally post) one week's digest")
     digest.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
     digest.add_argument("--out", type=Path, default=None, help="where to write the chart (PNG)")
-    digest.add_argument("--post", action="store_true", help="queue it for the digest channels")
+    digest.add_argument(
+        "--post",
+        action="store_true",
+        help="post a finished week to the digest channels, once (the running bot sends it, or this command)",
+    )
+    digest.add_argument(
+        "--partial",
+        action="store_true",
+        help="with --post: post an unfinished week's figures so far (the weekly post still follows)",
+    )
     return parser
 
 
@@ -83,7 +92,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "console":
         return asyncio.run(console(settings))
     if args.command == "digest":
-        return asyncio.run(digest(settings, args.week, args.out, args.post))
+        return asyncio.run(digest(settings, args.week, args.out, args.post, args.partial))
     if args.command == "backup":
         return asyncio.run(backup(settings, args.path))
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others
@@ -200,11 +209,21 @@ async def backup(settings: Settings, path: Path) -> int:
     return EXIT_OK
 
 
-async def digest(settings: Settings, week: str, out: Path | None, post: bool) -> int:
+async def digest(settings: Settings, week: str, out: Path | None, post: bool, partial: bool = False) -> int:
+    from bot.post_now import deliver
     from digests.cli import digest_cli
 
     async with _offline_context(settings) as ctx:
-        return await digest_cli(ctx, week, out, post, sys.stdout)
+        return await digest_cli(
+            ctx,
+            week,
+            out,
+            post,
+            sys.stdout,
+            partial=partial,
+            deliver=lambda queued: deliver(settings, ctx, queued, sys.stdout),
+            stderr=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

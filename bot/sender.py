@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -35,11 +35,28 @@ from bot.transport import PermanentFailure, RetryLater, TransientFailure, Transp
 from handlers import delivery
 from handlers.context import Context
 from handlers.events import Platform, Reply, reply_from_json
-from storage import outbox
+from storage import kv, outbox
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+
+
+def heartbeat_key(platform: str) -> str:
+    return f"outbox:sender:{platform}"
+
+
+async def sender_alive(
+    db: Database, platform: str, now: datetime, within: float = 3 * HEARTBEAT_SECONDS
+) -> bool:
+    """Whether a running bot's sender serves ``platform`` (it beat in the last ``within`` s)."""
+    async with db.read() as session:
+        beat = await kv.get_value(session, heartbeat_key(platform))
+    if not beat:
+        return False
+    return now - datetime.fromisoformat(beat) <= timedelta(seconds=within)
 
 
 @dataclass(slots=True)
@@ -114,6 +131,23 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
 
+    async def deliver_now(self, ids: Sequence[int]) -> int:
+        """Send these rows now, if they are due and nobody holds them (``appeals digest
+        --post`` with no bot running); returns how many were attempted."""
+        async with self.db.transaction() as session:
+            rows = await outbox.claim_rows(
+                session, ids, now=self.ctx.clock.now(), lease=self.lease, platforms=self._platforms
+            )
+        self._serving.update(row.id for row in rows)
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            await asyncio.gather(*(self._serve(row) for row in rows))
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        return len(rows)
+
     def stop(self) -> None:
         """Ask ``run`` to claim nothing more and return once the deliveries in flight are
         recorded (a graceful shutdown: nothing is left to be resent after the restart)."""
@@ -126,6 +160,7 @@ class OutboxSender:
         again once the leases expire."""
         self._stopping = False
         renewer = asyncio.create_task(self._renew_leases())
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping:
                 self._wake.clear()
@@ -153,10 +188,13 @@ class OutboxSender:
                 await asyncio.wait(set(self._tasks))
         finally:
             renewer.cancel()
+            heartbeat.cancel()
             for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(renewer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(renewer, heartbeat, *self._tasks, return_exceptions=True)
             self._tasks.clear()
+            with contextlib.suppress(Exception):
+                await self._beat(alive=False)
 
     # -- rounds ------------------------------------------------------------------------
 
@@ -186,6 +224,24 @@ class OutboxSender:
             return self.poll_seconds
         wait = (due - self.ctx.clock.now()).total_seconds()
         return max(0.0, min(self.poll_seconds, wait))
+
+    async def _heartbeat(self) -> None:
+        """Say, every few seconds, that this platform's messages are being sent: a command
+        that queues something (``appeals digest --post``) then leaves it to us."""
+        while True:
+            try:
+                await self._beat(alive=True)
+            except Exception:
+                log.exception("outbox sender heartbeat failed")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _beat(self, *, alive: bool) -> None:
+        now = self.ctx.clock.now()
+        async with self.db.transaction() as session:
+            for platform in self._platforms:
+                await kv.set_value(
+                    session, heartbeat_key(platform), now.isoformat() if alive else "", now=now
+                )
 
     async def _renew_leases(self) -> None:
         interval = max(0.05, self.lease.total_seconds() / 3)

@@ -61,6 +61,13 @@ class Period:
         cuts.append(self.end)
         return cuts
 
+    def until(self, moment: datetime) -> Period:
+        """This period cut at ``moment`` (a week so far), compared with the same span before."""
+        end = min(
+            self.end_local, max(_local(moment, self.zone), self.start_local + timedelta(microseconds=1))
+        )
+        return Period(self.start_local, end, self.zone, self.shift_days)
+
     def previous(self) -> Period:
         back = timedelta(days=self.shift_days)
         week = None

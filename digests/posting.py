@@ -60,13 +60,20 @@ async def post_digest(
 
     Returns the channels it was queued for now (empty when all had it already).
     """
+    return [channel for channel, _ in await queue_digest(ctx, period, channels)]
+
+
+async def queue_digest(
+    ctx: Context, period: Period, channels: tuple[ChatRef, ...] | None = None
+) -> list[tuple[ChatRef, int]]:
+    """:func:`post_digest`, returning each queued channel with its outbox row's id."""
     targets = ctx.catalogue.digest.channels if channels is None else channels
     async with ctx.db.read() as session:
         missing = [c for c in targets if not await stats.digest_claimed(session, str(c), period.start)]
     if not missing:
         return []
     digest = await build_digest(ctx, period)
-    posted: list[ChatRef] = []
+    posted: list[tuple[ChatRef, int]] = []
     for channel in missing:
         async with ctx.db.transaction() as session:
             digest_id = await stats.claim_digest(
@@ -84,8 +91,29 @@ async def post_digest(
             )
             await stats.attach_outbox(session, digest_id, message.id)
         log.info("digest.queued", channel=str(channel), period=period.key, outbox_id=message.id)
-        posted.append(channel)
+        posted.append((channel, message.id))
     return posted
+
+
+async def queue_partial(ctx: Context, period: Period) -> list[tuple[ChatRef, int]]:
+    """The figures of an unfinished ``period`` so far, for every channel, marked as such.
+
+    No ``digest_posts`` row is claimed: the weekly post still follows when the week is over."""
+    now = ctx.clock.now()
+    digest = await build_digest(ctx, period.until(now), preview=True)
+    queued: list[tuple[ChatRef, int]] = []
+    for channel in ctx.catalogue.digest.channels:
+        async with ctx.db.transaction() as session:
+            message = await send_later(
+                session,
+                channel,
+                digest.reply(channel),
+                purpose=PURPOSE,
+                dedupe_key=f"digest-partial:{channel}:{period.key}:{now.isoformat()}",
+            )
+        log.info("digest.partial_queued", channel=str(channel), period=period.key, outbox_id=message.id)
+        queued.append((channel, message.id))
+    return queued
 
 
 async def post_due_digest(ctx: Context, notify: Callable[[], None] | None = None) -> list[ChatRef]:

@@ -132,6 +132,28 @@ async def claim_due(
     return rows
 
 
+async def claim_rows(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    now: datetime,
+    lease: timedelta,
+    platforms: Collection[str],
+) -> list[OutboxMessage]:
+    """Lease these rows only, each when :func:`claim_due` would (its chat's due head, not
+    leased): one command delivering what it queued, while no bot runs."""
+    if not ids or not platforms:
+        return []
+    params = {"now": now, "platforms": list(platforms), "limit": len(ids)}
+    rows = list((await session.scalars(_CLAIM_HEADS.where(OutboxMessage.id.in_(list(ids))), params)).all())
+    if rows:
+        until = now + lease
+        await session.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
+        for row in rows:
+            row.claimed_until = until
+    return rows
+
+
 async def extend_leases(session: AsyncSession, ids: Sequence[int], *, until: datetime) -> None:
     """Keep rows whose delivery takes long (a rate limiter's wait) from being reclaimed."""
     if not ids:

@@ -178,7 +178,12 @@ async def run_appeals(tmp_path: Path, *lines: str) -> tuple[int, str, str]:
         cwd=tmp_path,
         env=env,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 

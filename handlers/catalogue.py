@@ -6,8 +6,9 @@ once at start; a broken file stops the start with the file, the key and the prob
 
 from __future__ import annotations
 
+import codecs
+import re
 import tomllib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handlers.events import ChatRef
+from handlers.events import ChatRef, Platform
 from handlers.worktime import WorkingCalendar
 
 EXAMPLE_PATH = Path(__file__).with_name("catalogue.example.toml")
@@ -27,11 +28,58 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
 class CatalogueError(Exception):
-    """A catalogue that cannot be used, with where and why."""
+    """A catalogue that cannot be used, with where and why: the file, the 1-based line and
+    column when known, the entry (``[[agencies]] #3 "housing"``), the key and the problem."""
 
-    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        key: str,
+        problem: str,
+        *,
+        entry: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{path}: {key}: {problem}")
+        self.entry, self.line, self.column = entry, line, column
+        where = str(path) if line is None else f"{path}:{line}:{column or 1}"
+        named = [part for part in (entry, key if key != "-" else None) if part]
+        super().__init__(": ".join([where, *named, problem]))
+
+
+_TELEGRAM_CHAT = re.compile(r"^-?\d{1,20}$")
+_TELEGRAM_CHANNEL = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
+VK_PEER_BASE = 2_000_000_000
+"""A VK conversation's peer id is 2000000000 + its chat number (dev.vk.com, messages)."""
+
+
+def _chat(value: Any, *, channel: bool = False) -> Any:
+    """A catalogue chat, checked for its platform's id format."""
+    if not isinstance(value, str):
+        return value
+    chat = ChatRef.parse(value.strip())
+    if chat.platform is Platform.TELEGRAM:
+        if not _TELEGRAM_CHAT.fullmatch(chat.chat_id) and not (
+            channel and _TELEGRAM_CHANNEL.fullmatch(chat.chat_id)
+        ):
+            also = " (or @channelname)" if channel else ""
+            raise ValueError(f"{value!r}: a Telegram chat id is a number{also}, like telegram:-1001234567890")
+    elif chat.platform is Platform.VK:
+        if not chat.chat_id.isdigit() or int(chat.chat_id) <= VK_PEER_BASE:
+            raise ValueError(
+                f"{value!r}: a VK conversation's peer id is above {VK_PEER_BASE} "
+                f"({VK_PEER_BASE} + the chat's number), like vk:2000000001"
+            )
+    else:
+        raise ValueError(f"{value!r}: a chat is telegram:<chat id> or vk:<peer id>")
+    return chat
+
+
+def _chats(value: Any, *, channel: bool = False) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_chat(v, channel=channel) for v in value)
+    return value
 
 
 class _Strict(BaseModel):
@@ -75,9 +123,7 @@ class Agency(_Strict):
     @field_validator("chats", mode="before")
     @classmethod
     def _parse_chats(cls, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
-        return value
+        return _chats(value)
 
 
 class Bounds(_Strict):
@@ -87,6 +133,14 @@ class Bounds(_Strict):
     west: Annotated[float, Field(ge=-180, le=180)]
     north: Annotated[float, Field(ge=-90, le=90)]
     east: Annotated[float, Field(ge=-180, le=180)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.south > self.north:
+            raise ValueError(f"south ({self.south}) is above north ({self.north}): swap them")
+        if self.west > self.east:
+            raise ValueError(f"west ({self.west}) is east of east ({self.east}): swap them")
+        return self
 
     def contains(self, latitude: float, longitude: float) -> bool:
         return self.south <= latitude <= self.north and self.west <= longitude <= self.east
@@ -139,9 +193,7 @@ class Digest(_Strict):
     @field_validator("channels", mode="before")
     @classmethod
     def _parse_channels(cls, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
-        return value
+        return _chats(value, channel=True)
 
     @field_validator("day_of_week")
     @classmethod
@@ -162,7 +214,7 @@ class Calendar(_Strict):
     def _disjoint(self) -> Calendar:
         both = sorted(set(self.days_off) & set(self.working_days))
         if both:
-            raise _Problem("calendar", f"{both[0].isoformat()} is both a day off and a working day")
+            raise _Problem(("calendar",), f"{both[0].isoformat()} is both a day off and a working day")
         return self
 
 
@@ -182,9 +234,7 @@ class Admin(_Strict):
     @field_validator("chats", mode="before")
     @classmethod
     def _parse_chats(cls, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return tuple(ChatRef.parse(v) if isinstance(v, str) else v for v in value)
-        return value
+        return _chats(value)
 
 
 class Limits(_Strict):
@@ -262,37 +312,38 @@ class Catalogue(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
-        for section, items in (
-            ("reject_reasons", self.reject_reasons),
-            ("categories", self.categories),
-            ("municipalities", self.municipalities),
-            ("agencies", self.agencies),
-        ):
-            for item_id, count in Counter(i.id for i in items).items():
-                if count > 1:
-                    raise _Problem(f"{section}", f"duplicate id {item_id!r}")
+        sections: tuple[tuple[str, list[str]], ...] = (
+            ("reject_reasons", [r.id for r in self.reject_reasons]),
+            ("categories", [c.id for c in self.categories]),
+            ("municipalities", [m.id for m in self.municipalities]),
+            ("agencies", [a.id for a in self.agencies]),
+        )
+        for section, ids in sections:
+            seen: set[str] = set()
+            for n, item_id in enumerate(ids):
+                if item_id in seen:
+                    raise _Problem((section, n, "id"), f"duplicate id {item_id!r}")
+                seen.add(item_id)
         category_ids = {c.id for c in self.categories}
         municipality_ids = {m.id for m in self.municipalities}
         served: set[str] = set()
         for n, agency in enumerate(self.agencies):
             for cat in agency.categories:
                 if cat not in category_ids:
-                    raise _Problem(f"agencies[{n}].categories", f"unknown category {cat!r} ({agency.id})")
+                    raise _Problem(("agencies", n, "categories"), f"unknown category {cat!r}")
                 served.add(cat)
             for mun in agency.municipalities:
                 if mun != "*" and mun not in municipality_ids:
-                    raise _Problem(
-                        f"agencies[{n}].municipalities", f"unknown municipality {mun!r} ({agency.id})"
-                    )
-        unserved = [c.id for c in self.categories if c.id not in served]
-        if unserved:
-            raise _Problem("categories", f"no agency serves {', '.join(map(repr, unserved))}")
+                    raise _Problem(("agencies", n, "municipalities"), f"unknown municipality {mun!r}")
+        for n, category in enumerate(self.categories):
+            if category.id not in served:
+                raise _Problem(("categories", n), "no agency serves it: add it to an agency's categories")
         owners: dict[ChatRef, str] = {}
         for n, agency in enumerate(self.agencies):
             for chat in agency.chats:
                 if chat in owners:
                     raise _Problem(
-                        f"agencies[{n}].chats",
+                        ("agencies", n, "chats"),
                         f"chat {chat} already belongs to agency {owners[chat]!r}",
                     )
                 owners[chat] = agency.id
@@ -399,30 +450,136 @@ class Catalogue(_Strict):
 
 
 class _Problem(ValueError):
-    def __init__(self, key: str, problem: str) -> None:
-        self.key, self.problem = key, problem
-        super().__init__(f"{key}: {problem}")
+    def __init__(self, loc: tuple[str | int, ...], problem: str) -> None:
+        self.loc, self.problem = loc, problem
+        super().__init__(f"{_key(loc)}: {problem}")
+
+
+ARRAYS = ("reject_reasons", "categories", "municipalities", "agencies")
 
 
 def load_catalogue(path: Path | str) -> Catalogue:
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise CatalogueError(path, "-", "file not found") from None
+    except OSError as exc:
+        raise CatalogueError(path, "-", f"cannot be read: {exc.strerror or exc}") from None
+    if data.startswith(codecs.BOM_UTF8):
+        raise CatalogueError(
+            path, "-", "starts with a byte-order mark (BOM): save it as UTF-8 without BOM", line=1, column=1
+        )
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise CatalogueError(
+            path,
+            "-",
+            f"not UTF-8 (byte 0x{data[exc.start]:02x}): save it as UTF-8",
+            line=line,
+            column=column,
+        ) from None
+    try:
+        raw = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(path, "-", f"not valid TOML: {exc}") from None
-    return parse_catalogue(raw, path)
+        message = str(exc)
+        at = _TOML_AT.search(message)
+        raise CatalogueError(
+            path,
+            "-",
+            f"not valid TOML: {_TOML_AT.sub('', message)}",
+            line=int(at.group(1)) if at else None,
+            column=int(at.group(2)) if at else None,
+        ) from None
+    return parse_catalogue(raw, path, source)
 
 
-def parse_catalogue(raw: dict[str, Any], path: Path | str = "<catalogue>") -> Catalogue:
+_TOML_AT = re.compile(r" \(at line (\d+), column (\d+)\)")
+
+
+def parse_catalogue(
+    raw: dict[str, Any], path: Path | str = "<catalogue>", source: str | None = None
+) -> Catalogue:
     try:
         return Catalogue.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         ctx_error = error.get("ctx", {}).get("error")
         if isinstance(ctx_error, _Problem):
-            raise CatalogueError(path, ctx_error.key, ctx_error.problem) from None
-        key = ".".join(str(p) for p in error["loc"]) or "-"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise CatalogueError(path, key, message) from None
+            loc, message = ctx_error.loc, ctx_error.problem
+        else:
+            loc = tuple(error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+        entry, rest = _entry(raw, loc)
+        line, column = _position(source, loc) if source is not None else (None, None)
+        raise CatalogueError(
+            path, _key(rest) if rest else "-", message, entry=entry, line=line, column=column
+        ) from None
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "-"
+
+
+def _entry(raw: dict[str, Any], loc: tuple[str | int, ...]) -> tuple[str | None, tuple[str | int, ...]]:
+    """The entry a location falls in, as the file names it, and the rest of the location:
+    ``[[agencies]] #3 "housing"`` and ``("categories",)``, or ``[region.bounds]`` and ``()``."""
+    if len(loc) >= 2 and loc[0] in ARRAYS and isinstance(loc[1], int):
+        items = raw.get(str(loc[0]))
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        name = f' "{item["id"]}"' if isinstance(item, dict) and isinstance(item.get("id"), str) else ""
+        return f"[[{loc[0]}]] #{loc[1] + 1}{name}", loc[2:]
+    tables = [str(p) for p in loc[:-1] if isinstance(p, str)]
+    if tables and len(tables) == len(loc) - 1:
+        return f"[{'.'.join(tables)}]", loc[-1:]
+    return None, loc
+
+
+_HEADER = re.compile(r"^\s*\[(\[)?\s*([A-Za-z0-9_.\s\"-]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _position(source: str, loc: tuple[str | int, ...]) -> tuple[int | None, int | None]:
+    """1-based line and column of ``loc`` in the TOML text: the key inside its table, or
+    the table's header when the key is absent; None when the file spells it otherwise
+    (inline tables, dotted keys)."""
+    lines = source.splitlines()
+    headers: list[tuple[int, str, bool]] = []  # (index, name, is_array)
+    for n, text in enumerate(lines):
+        match = _HEADER.match(text)
+        if match:
+            headers.append((n, re.sub(r"\s+", "", match.group(2)), match.group(1) is not None))
+    start: int | None = None
+    key: str | None = None
+    if len(loc) >= 2 and loc[0] in ARRAYS and isinstance(loc[1], int):
+        found = [n for n, name, array in headers if array and name == loc[0]]
+        if loc[1] < len(found):
+            start = found[loc[1]]
+        key = str(loc[2]) if len(loc) > 2 and isinstance(loc[2], str) else None
+    else:
+        names = [str(p) for p in loc if isinstance(p, str)]
+        for cut in range(len(names), 0, -1):
+            table = ".".join(names[:cut])
+            found = [n for n, name, array in headers if not array and name == table]
+            if found:
+                start = found[0]
+                key = names[cut] if cut < len(names) else None
+                break
+        if start is None and names:
+            found = [n for n, name, _ in headers if name == names[0]]
+            start = found[0] if found else None
+    if start is None:
+        return None, None
+    if key is not None:
+        end = next((n for n, _, _ in headers if n > start), len(lines))
+        pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=")
+        for n in range(start + 1, end):
+            match = pattern.match(lines[n])
+            if match:
+                return n + 1, len(match.group(1)) + 1
+    return start + 1, len(lines[start]) - len(lines[start].lstrip()) + 1

@@ -8,6 +8,7 @@ use ``pg_dump`` instead (README).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -28,12 +29,44 @@ def sqlite_file(url: str) -> Path:
 
 
 def backup_sqlite_sync(source: Path, target: Path, *, pages_per_step: int = 1024) -> int:
-    """Copy ``source`` to ``target`` (overwritten); returns the target's size in bytes."""
+    """Copy ``source`` to ``target`` (overwritten); returns the target's size in bytes.
+
+    The copy is written beside the target and renamed into place when complete and checked,
+    so a failure leaves no file behind and never a half-written backup."""
     if not source.exists():
         raise BackupError(f"no database at {source}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder: name the file, like {target / 'appeals-backup.db'}")
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+    made: list[Path] = []
+    try:
+        for folder in reversed([target.parent, *target.parent.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                made.append(folder)
+        partial.unlink(missing_ok=True)
+        _copy(source, partial, pages_per_step)
+        partial.replace(target)
+    except (OSError, sqlite3.Error) as exc:
+        _remove(partial)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BackupError(f"cannot write {target}: {reason}") from None
+    except BackupError:
+        _remove(partial)
+        raise
+    return target.stat().st_size
+
+
+def _remove(partial: Path) -> None:
+    for leftover in (partial, partial.with_name(partial.name + "-journal")):
+        with contextlib.suppress(OSError):
+            leftover.unlink(missing_ok=True)
+
+
+def _copy(source: Path, partial: Path, pages_per_step: int) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(partial)
@@ -46,8 +79,6 @@ def backup_sqlite_sync(source: Path, target: Path, *, pages_per_step: int = 1024
             dst.close()
     finally:
         src.close()
-    partial.replace(target)
-    return target.stat().st_size
 
 
 async def backup(url: str, target: Path) -> int:

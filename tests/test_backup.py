@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -52,3 +53,35 @@ async def test_backup_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
         sqlite_file("postgresql+asyncpg://root@/x")
     with pytest.raises(BackupError, match="no database"):
         await backup(f"sqlite+aiosqlite:///{tmp_path / 'absent.db'}", tmp_path / "x.db")
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        (lambda tmp: tmp / "backups", "is a folder: name the file, like"),
+        (lambda tmp: tmp / "notes.txt" / "copy.db", "cannot write"),
+        (lambda tmp: tmp / "notes.txt" / "deeper" / "copy.db", "cannot write"),
+        (lambda tmp: Path("/proc/appeals-backup.db"), "cannot write /proc/appeals-backup.db"),
+    ],
+)
+def test_a_backup_that_cannot_be_written_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: Any, says: str
+) -> None:
+    from bot.cli import main
+
+    live = tmp_path / "live" / "appeals.db"
+    settings = tmp_path / "settings.env"
+    settings.write_text(f"DATABASE_URL=sqlite+aiosqlite:///{live}\n", encoding="utf-8")
+    (tmp_path / "backups").mkdir()
+    (tmp_path / "notes.txt").write_text("not a folder")
+    assert main(["--env-file", str(settings), "db", "upgrade"]) == 0
+    capsys.readouterr()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    assert main(["--env-file", str(settings), "backup", str(target(tmp_path))]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert line.startswith("backup failed: ") and says in line, line
+    assert captured.out == ""
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert not Path("/proc/appeals-backup.db.partial").exists()

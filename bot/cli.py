@@ -1,7 +1,7 @@
 """``appeals``: run the bots, try the dialogue in a terminal, migrate, check a catalogue.
 
 appeals run                      # the bots configured by the environment / .env
-appeals console                  # the resident dialogue in this terminal
+appeals console [--staff]        # the resident dialogue (and the agency chats) in this terminal
 appeals db upgrade               # apply database migrations
 appeals check-catalogue PATH     # validate an operator's catalogue
 appeals backup PATH              # consistent copy of the live SQLite database
@@ -36,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bots configured by the environment")
-    commands.add_parser("console", help="talk to the resident dialogue in this terminal")
+    console_command = commands.add_parser("console", help="talk to the resident dialogue in this terminal")
+    console_command.add_argument(
+        "--staff",
+        action="store_true",
+        help="also show the agency chats here (cards, «Ответить», «Решено»): the whole cycle offline",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -90,7 +95,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "run":
         return asyncio.run(run(settings))
     if args.command == "console":
-        return asyncio.run(console(settings))
+        return asyncio.run(console(settings, staff=args.staff))
     if args.command == "digest":
         return asyncio.run(digest(settings, args.week, args.out, args.post, args.partial))
     if args.command == "backup":
@@ -175,7 +180,7 @@ async def _offline_context(settings: Settings, database_url: str | None = None) 
         await db.dispose()
 
 
-async def console(settings: Settings) -> int:
+async def console(settings: Settings, *, staff: bool = False) -> int:
     """The resident dialogue in this terminal, against the demo's own database."""
     from bot.console import run_console
     from bot.logging import configure_logging
@@ -189,7 +194,7 @@ async def console(settings: Settings) -> int:
         configure_logging(settings.log_level, settings.log_format, stream=log_file)
         try:
             async with _offline_context(settings, settings.demo_database_url) as ctx:
-                await run_console(Core(ctx))
+                await run_console(Core(ctx), staff=staff)
         finally:
             root.handlers[:] = handlers
             root.setLevel(level)

@@ -95,3 +95,13 @@ async def set_typed_choices(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def known(session: AsyncSession, person: PersonRef) -> bool:
+    """Whether this person has talked to the bot before (a row exists)."""
+    found = await session.scalar(
+        select(Resident.id).where(
+            Resident.platform == person.platform.value, Resident.external_id == person.external_id
+        )
+    )
+    return found is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sqlite3
 import subprocess
@@ -71,12 +72,17 @@ def test_run_without_a_token_in_a_terminal_is_the_console_demo(tmp_path: Path) -
         encoding="utf-8",
         timeout=60,
     )
+    screen = io.StringIO()
+    child.logfile_read = screen
     try:
         number = file_an_appeal(child, "Глубокая яма на дороге у остановки Школьная")
         leave(child)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+    # The logs went to a file, never between the bot's messages.
+    assert '"level"' not in screen.getvalue() and "[info" not in screen.getvalue()
+    assert "appeal.submitted" in (tmp_path / "data" / "console.log").read_text(encoding="utf-8")
     demo = sqlite3.connect(tmp_path / "data" / "demo.db")
     ((appeal_id, description),) = demo.execute("SELECT id, description FROM appeals").fetchall()
     demo.close()
@@ -84,6 +90,31 @@ def test_run_without_a_token_in_a_terminal_is_the_console_demo(tmp_path: Path) -
     assert number.endswith(f"-{appeal_id:06d}")
     # The database a real bot will use was never made: demo appeals cannot reach it.
     assert not (tmp_path / "data" / "appeals.db").exists()
+
+
+def test_ctrl_c_ends_the_console_with_a_goodbye(tmp_path: Path) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot.cli", "console"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        encoding="utf-8",
+        timeout=60,
+    )
+    screen = io.StringIO()
+    child.logfile_read = screen
+    try:
+        child.expect_exact("> ")
+        child.sendline("/start")
+        child.expect_exact("[1] Согласен")
+        child.expect_exact("> ")
+        child.sendintr()
+        child.expect_exact("До свидания!")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert "Traceback" not in screen.getvalue() and "KeyboardInterrupt" not in screen.getvalue()
 
 
 def test_run_without_a_token_nor_a_terminal_says_what_to_set(tmp_path: Path) -> None:

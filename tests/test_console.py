@@ -12,12 +12,14 @@ from bot.console import run_console
 from handlers.context import Context
 from handlers.core import Core
 from storage.db import Database
-from storage.models import Appeal, Attachment, Resident
+from storage.models import Appeal, Attachment, OutboxMessage, Resident
 
 
-async def talk(ctx: Context, lines: list[str]) -> str:
+async def talk(ctx: Context, lines: list[str], person_id: str = "me") -> str:
     stdout = io.StringIO()
-    await run_console(Core(ctx), stdin=io.StringIO("\n".join(lines) + "\n"), stdout=stdout, person_id="me")
+    await run_console(
+        Core(ctx), stdin=io.StringIO("\n".join(lines) + "\n"), stdout=stdout, person_id=person_id
+    )
     return stdout.getvalue()
 
 
@@ -87,3 +89,66 @@ async def test_request_buttons_ask_for_their_data(ctx: Context, db: Database) ->
 async def test_end_of_input_ends_the_console(ctx: Context) -> None:
     output = await talk(ctx, [])
     assert output.splitlines()[-1] == "До свидания!"
+
+
+async def test_with_staff_the_whole_cycle_runs_in_one_terminal(ctx: Context, db: Database) -> None:
+    """Appeal → card in the agency chat → «Ответить» → the answer → the resident rates it."""
+    output = await talk_as_staff(
+        ctx,
+        [
+            "/start",
+            "Согласен",
+            "Дороги",
+            "Тамбов",
+            "Яма на проезжей части у остановки Школьная",
+            "Пропустить",
+            "Пропустить",
+            "Пропустить",
+            "Отправить",
+            "s2",  # «Ответить» on the card
+            "s Засыплем яму до пятницы",
+            "Да",  # solved
+            "5",
+        ],
+    )
+    card_at = output.index("── Управление дорожного хозяйства г. Тамбова · сообщение ")
+    card = output[card_at:]
+    assert "[s1] Взять в работу\n[s2] Ответить\n" in card
+    prompt_at = output.index("напишите его ответом на это сообщение", card_at)
+    async with db.read() as session:
+        appeal = (await session.scalars(select(Appeal))).one()
+    assert output.index(f"№ {appeal.number} принято") < card_at
+    answer_at = output.index("Засыплем яму до пятницы", prompt_at)
+    assert "доставлен жителю" in output[answer_at:]
+    assert "Спасибо за оценку 5!" in output[answer_at:]
+    assert (appeal.status, appeal.rating) == ("closed", 5)
+    # Everything queued was shown: nothing waits in the outbox.
+    async with db.read() as session:
+        pending = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending"))
+        ).all()
+    assert pending == []
+
+
+async def test_a_staff_line_without_a_card_says_so(ctx: Context) -> None:
+    output = await talk_as_staff(ctx, ["s Ответ без обращения", "s7"])
+    assert "Пока нет обращения, на которое можно ответить" in output
+    assert "Нет кнопки сотрудника s7." in output
+
+
+async def test_a_restart_shows_the_question_the_resident_is_at(ctx: Context) -> None:
+    await talk(ctx, ["/start", "Согласен", "Дороги", "/quit"])
+    again = await talk(ctx, [])
+    assert "С возвращением! Вы остановились здесь:" in again
+    after = again[again.index("С возвращением") :]
+    assert "Выберите муниципалитет" in after and "[1] Тамбов" in after
+    first = await talk(ctx, [], person_id="someone-new")
+    assert "С возвращением" not in first
+
+
+async def talk_as_staff(ctx: Context, lines: list[str]) -> str:
+    stdout = io.StringIO()
+    await run_console(
+        Core(ctx), stdin=io.StringIO("\n".join(lines) + "\n"), stdout=stdout, person_id="me", staff=True
+    )
+    return stdout.getvalue()

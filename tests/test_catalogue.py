@@ -167,15 +167,11 @@ def test_a_broken_file_names_line_and_column_of_the_key(tmp_path: Path) -> None:
         f"{path}:{line}:3: [[agencies]] #3 \"housing\": categories: unknown category 'raods'"
     )
 
-    path = _broken_file(
-        tmp_path,
-        "first_response_hours = 72        # default deadline for the first answer\n",
-        "first_response_hours = 72\n\n[region.bounds]\nsouth = 60\nwest = 39.8\nnorth = 51.3\neast = 43.3\n",
-    )
+    path = _broken_file(tmp_path, "[region.bounds]\nsouth = 51.6\n", "[region.bounds]\nsouth = 60\n")
     with pytest.raises(CatalogueError) as info:
         load_catalogue(path)
     assert info.value.line == _line_of(path, "[region.bounds]")
-    assert "south (60.0) is above north (51.3)" in str(info.value)
+    assert "south (60.0) is above north (53.9): swap them" in str(info.value)
 
 
 def test_a_byte_order_mark_or_another_encoding_is_named(tmp_path: Path) -> None:
@@ -217,3 +213,11 @@ def test_moderation_is_off_by_default_and_its_reasons_are_checked() -> None:
     raw["moderation"] = {"enabled": True, "reasons": []}
     with pytest.raises(CatalogueError, match=r"moderation\.reasons"):
         parse_catalogue(raw)
+
+
+def test_the_example_region_refuses_a_point_in_another_region() -> None:
+    bounds = load_catalogue(EXAMPLE_PATH).region.bounds
+    assert bounds is not None
+    assert bounds.contains(52.72, 41.45)  # Tambov
+    assert not bounds.contains(55.75, 37.62)  # Moscow
+    assert not bounds.contains(51.67, 39.18)  # Voronezh, the neighbour

@@ -155,7 +155,8 @@ def test_a_broken_catalogue_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
         tmp_path, f"CATALOGUE_PATH={catalogue}", f"DATABASE_URL=sqlite+aiosqlite:///{tmp_path}/a.db"
     )
     message = one_line(capsys, ["digest", "--week", "2026-W47"], settings)
-    assert message.startswith(f"catalogue error: {catalogue}: ")
+    assert message.startswith(f"catalogue error: {catalogue}:")
+    assert "[[agencies]] #1 \"tambov-roads\": categories: unknown category 'roads'" in message
     assert "CATALOGUE_PATH" in message
 
 

@@ -87,7 +87,7 @@ def test_the_catalogue_states_working_hours_and_overrides() -> None:
     assert (cal.opens, cal.closes) == (time(8), time(17))
     assert cal.is_working_day(date(2026, 11, 28)) and not cal.is_working_day(date(2026, 11, 30))
     raw["region"]["working_hours"] = "18:00-09:00"
-    with pytest.raises(CatalogueError, match=r"region\.working_hours: the working day must close"):
+    with pytest.raises(CatalogueError, match=r"\[region\]: working_hours: the working day must close"):
         parse_catalogue(raw)
     raw["region"]["working_hours"] = "09:00-18:00"
     raw["calendar"] = {"days_off": ["2026-11-28"], "working_days": ["2026-11-28"]}

@@ -12,7 +12,6 @@ exit status 0, and keep that appeal in the demo's own database only.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,15 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.demo import file_an_appeal, leave  # noqa: E402
 
+sys.path.insert(0, str(ROOT / ".ci"))
+from readme import commands  # noqa: E402
+
 SETTINGS = ("TELEGRAM_", "VK_", "DATABASE_URL", "CATALOGUE_PATH", "DATA_DIR", "LOG_", "VIRTUAL_ENV")
-
-
-def first_command(readme: str) -> str:
-    section = readme.split("\n## Try it\n", 1)[1]
-    found = re.search(r"```sh\n(.+?)\n```", section, re.DOTALL)
-    if found is None:
-        raise SystemExit("README.md: no sh block under '## Try it'")
-    return found.group(1).strip()
 
 
 def clean_copy(target: Path) -> None:
@@ -51,7 +45,7 @@ def clean_copy(target: Path) -> None:
 
 
 def main() -> int:
-    command = first_command((ROOT / "README.md").read_text(encoding="utf-8"))
+    command = commands((ROOT / "README.md").read_text(encoding="utf-8"))["first"]
     print(f"README's first command: {command}", flush=True)
     with tempfile.TemporaryDirectory(prefix="appeals-first-run-") as tmp:
         clone = Path(tmp) / "citizen-appeals-bot"

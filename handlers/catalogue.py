@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
@@ -274,10 +275,10 @@ class Moderation(_Strict):
     @model_validator(mode="after")
     def _reasons(self) -> Moderation:
         if not self.reasons:
-            raise _Problem("moderation.reasons", "name at least one reason to turn an appeal away")
+            raise _Problem(("moderation", "reasons"), "name at least one reason to turn an appeal away")
         for reason_id, count in Counter(r.id for r in self.reasons).items():
             if count > 1:
-                raise _Problem("moderation.reasons", f"duplicate id {reason_id!r}")
+                raise _Problem(("moderation", "reasons"), f"duplicate id {reason_id!r}")
         return self
 
     def reason(self, reason_id: str) -> DeclineReason | None:

@@ -208,10 +208,10 @@ def test_moderation_is_off_by_default_and_its_reasons_are_checked() -> None:
         "enabled": True,
         "reasons": [{"id": "spam", "title": "a"}, {"id": "spam", "title": "b"}],
     }
-    with pytest.raises(CatalogueError, match=r"moderation\.reasons: duplicate id 'spam'"):
+    with pytest.raises(CatalogueError, match=r"\[moderation\]: reasons: duplicate id 'spam'"):
         parse_catalogue(raw)
     raw["moderation"] = {"enabled": True, "reasons": []}
-    with pytest.raises(CatalogueError, match=r"moderation\.reasons"):
+    with pytest.raises(CatalogueError, match=r"\[moderation\]: reasons: name at least one reason"):
         parse_catalogue(raw)
 
 

@@ -211,6 +211,8 @@ def _check_webhook_settings(settings: Settings) -> None:
 async def _add_vk(app: App) -> None:
     if app.settings.vk.group_token is None:
         return
+    if app.settings.vk.mode == "callback":
+        _check_vk_callback_settings(app.settings)
     from bot.vk.runner import VkRunner  # imported only when VK is configured
 
     runner = VkRunner(
@@ -223,6 +225,20 @@ async def _add_vk(app: App) -> None:
     )
     app.transports[Platform.VK] = runner.transport
     app.channels.append(runner)
+
+
+def _check_vk_callback_settings(settings: Settings) -> None:
+    vk = settings.vk
+    if vk.confirmation_code is None or not vk.confirmation_code.get_secret_value():
+        raise ConfigurationError(
+            "VK_MODE=callback needs VK_CONFIRMATION_CODE"
+            " (the string the community's Callback API settings show)"
+        )
+    if vk.callback_secret is None or not vk.callback_secret.get_secret_value():
+        raise ConfigurationError(
+            "VK_MODE=callback needs VK_CALLBACK_SECRET"
+            " (the secret key set in the community's Callback API settings)"
+        )
 
 
 async def _stop_sender(sender: OutboxSender, task: asyncio.Task[None], grace: float = 10.0) -> None:

@@ -93,6 +93,16 @@ class VkSettings(_Section):
     api_base: str = "https://api.vk.com"
     api_version: str = "5.199"
     poll_wait: int = Field(default=25, ge=0, le=90)
+    mode: Literal["longpoll", "callback"] = "longpoll"
+    """``callback``: VK POSTs events to this process (Callback API), several workers may share
+    one PostgreSQL database; ``longpoll`` (the default): one process asks VK for them."""
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 8081
+    callback_path: str = "/vk/callback"
+    confirmation_code: SecretStr | None = None
+    """The string the community's Callback API settings show, answered to VK's check."""
+    callback_secret: SecretStr | None = None
+    """The community's Callback API secret key; events without it are refused."""
 
     @field_validator("api_base")
     @classmethod

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot import fallback
@@ -22,7 +22,8 @@ from bot.media import MediaRegistry
 from bot.ratelimit import VK_LIMITS, RateLimiter
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
 from bot.vk.api import VkApi, VkApiError, VkNetworkError
-from bot.vk.events import translate
+from bot.vk.callback import VkCallbackServer
+from bot.vk.events import person_key, translate, update_key
 from bot.vk.polling import PLATFORM, LongPoller
 from bot.vk.transport import VkTransport, vk_media_fetcher
 from handlers.events import Event, Platform, Reply, Response, response_from_json, response_to_json
@@ -30,6 +31,7 @@ from handlers.ordering import KeyedLock
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate
+from storage.queues import QueueLocks, next_in_queue, queues_with_pending, store_in_queue
 
 if TYPE_CHECKING:
     from handlers.core import Core
@@ -87,6 +89,12 @@ class VkRunner:
         self.stop_grace = 10.0
         self.group_id = settings.vk.group_id
         self.poller: LongPoller | None = None
+        self.callback: VkCallbackServer | None = None
+        """The Callback API endpoint (``VK_MODE=callback``) instead of the long poll."""
+        self._queues = QueueLocks(db.url, size=min(settings.update_concurrency, 8))
+        self._draining: set[str] = set()
+        self._again: set[str] = set()
+        self.sweep_interval = 30.0
         self._order = KeyedLock()
         self._slots = asyncio.Semaphore(settings.update_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -102,6 +110,9 @@ class VkRunner:
                 f"set VK_GROUP_ID={group_id}, or leave it empty"
             )
         self.group_id = group_id
+        if self.settings.vk.mode == "callback":
+            await self._start_callback(group_id)
+            return
         self.poller = LongPoller(
             self.api,
             self.db,
@@ -136,6 +147,109 @@ class VkRunner:
             log.warning("vk groups.getById failed at start (%s); retrying in %.1fs", problem, delay)
             await asyncio.sleep(delay)
 
+    # -- the Callback API: several workers, one queue per chat ---------------------------
+
+    async def _start_callback(self, group_id: int) -> None:
+        """Events POSTed by VK are stored in their chat's queue before "ok"; each queue is
+        drained oldest first by one worker at a time under its lock, whichever worker
+        stored its rows (the pattern of ``bot/telegram/webhook.py``). Queues with rows
+        left by a stopped worker are drained at start and every ``sweep_interval``."""
+        vk = self.settings.vk
+        assert vk.confirmation_code is not None and vk.callback_secret is not None
+        self.callback = VkCallbackServer(
+            self._receive,
+            group_id=group_id,
+            confirmation_code=vk.confirmation_code.get_secret_value(),
+            secret=vk.callback_secret.get_secret_value(),
+            host=vk.callback_host,
+            port=vk.callback_port,
+            path=vk.callback_path,
+        )
+        await self.callback.start()
+        self._poll_task = asyncio.create_task(self._sweep_loop(), name="vk-callback-sweep")
+
+    async def _receive(self, events: Sequence[dict[str, Any]]) -> None:
+        for event in events:
+            key = update_key(event)
+            queue = person_key(event) or f"{PLATFORM}:update:{key}"
+            async with self.db.transaction() as session:
+                stored = await store_in_queue(
+                    session,
+                    PLATFORM,
+                    inbox.Incoming(key, queue, dict(event)),
+                    queue,
+                    now=self.core.ctx.clock.now(),
+                )
+            if stored is None:
+                log.info("vk event %s seen before", key)
+            else:
+                self._drain_soon(queue)
+
+    def _drain_soon(self, queue: str) -> None:
+        if queue in self._draining:
+            self._again.add(queue)
+            return
+        self._draining.add(queue)
+        task = asyncio.create_task(self._drain_task(queue), name="vk-queue")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain_task(self, queue: str) -> None:
+        try:
+            while True:
+                self._again.discard(queue)
+                try:
+                    async with self._slots, self._queues.hold(queue):
+                        await self._drain(queue)
+                except Exception:
+                    log.exception("draining a vk queue failed; the sweep will retry")
+                    return
+                if queue not in self._again:
+                    return
+        finally:
+            self._draining.discard(queue)
+            self._again.discard(queue)
+
+    async def _drain(self, queue: str) -> None:
+        """Handle ``queue``'s pending rows oldest first (the caller holds its lock)."""
+        while True:
+            async with self.db.transaction() as session:
+                row = await next_in_queue(session, PLATFORM, queue)
+                if row is None:
+                    return
+                poisoned = row.response is None and row.attempts >= self.max_attempts
+                if poisoned:
+                    await inbox.mark(session, [row.id], status=inbox.FAILED, now=self.core.ctx.clock.now())
+                else:
+                    await inbox.count_attempts(session, [row.id])
+            if poisoned:
+                log.error("vk event %s failed %d times; giving up on it", row.update_key, self.max_attempts)
+                continue
+            status = inbox.HANDLED
+            try:
+                event = translate(row.payload)
+                if event is not None:
+                    await self._run(row.id, event, row.response)
+            except Exception:
+                log.exception("vk event %s failed", row.id)
+                status = inbox.FAILED
+            async with self.db.transaction() as session:
+                await inbox.mark(session, [row.id], status=status, now=self.core.ctx.clock.now())
+            self.handled += 1
+            if self.on_handled is not None:
+                self.on_handled()
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                async with self.db.read() as session:
+                    queues = await queues_with_pending(session, PLATFORM)
+                for queue in queues:
+                    self._drain_soon(queue)
+            except Exception:
+                log.exception("looking for stored vk events failed")
+            await asyncio.sleep(self.sweep_interval)
+
     async def _recover(self) -> list[InboxUpdate]:
         """Events stored but not handled before the last stop; one that was started
         ``max_attempts`` times without finishing is given up on (a poison event)."""
@@ -148,6 +262,8 @@ class VkRunner:
     async def stop(self, *, grace: float | None = None) -> None:
         """Stop polling; events being handled get ``grace`` seconds (``stop_grace``) to
         finish, the rest stay pending in the inbox for the next start."""
+        if self.callback is not None:
+            await self.callback.stop()
         if self._poll_task is not None:
             self._poll_task.cancel()
             await asyncio.gather(self._poll_task, return_exceptions=True)
@@ -159,6 +275,7 @@ class VkRunner:
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)
+        await self._queues.dispose()
         if self._own_api:
             await self.api.close()
 

@@ -109,6 +109,26 @@ class VkSettings(_Section):
     def _strip(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("longpoll", "callback"):
+            lowered = value.strip().lower()
+            hint = (
+                f"write {lowered!r}, in lowercase"
+                if lowered in ("longpoll", "callback")
+                else "write 'longpoll' (the default) or 'callback' (VK's Callback API)"
+            )
+            raise ValueError(f"VK_MODE={value!r} is not a mode: {hint}")
+        return value
+
+    @field_validator("callback_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"VK_CALLBACK_PATH={value!r} must start with '/': write /{value.lstrip('/')}")
+        return value
+
     @field_validator("group_token")
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:

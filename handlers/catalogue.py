@@ -285,6 +285,19 @@ class Moderation(_Strict):
         return next((r for r in self.reasons if r.id == reason_id), None)
 
 
+class AnswerTemplate(_Strict):
+    """An answer staff pick under «Ответить»; ``{number}`` and ``{address}`` are filled in."""
+
+    id: Identifier
+    title: Annotated[str, Field(min_length=1, max_length=40)]
+    text: Annotated[str, Field(min_length=1, max_length=3000)]
+    categories: tuple[str, ...] = ()
+    """Offered only for these topics (none: for every topic)."""
+
+    def fill(self, number: str, address: str) -> str:
+        return self.text.replace("{number}", number).replace("{address}", address)
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Where an appeal goes: an agency, or (``agency is None``) the admin chats."""
@@ -307,6 +320,8 @@ class Catalogue(_Strict):
     )
     """«Отклонить» asks for one of these and a free text."""
     moderation: Moderation = Moderation()
+    templates: Annotated[tuple[AnswerTemplate, ...], Field(max_length=8)] = ()
+    """Answer templates offered by «Ответить» (at most 8: one keyboard on every platform)."""
     categories: Annotated[tuple[Category, ...], Field(min_length=1)]
     municipalities: Annotated[tuple[Municipality, ...], Field(min_length=1)]
     agencies: Annotated[tuple[Agency, ...], Field(min_length=1)]
@@ -339,6 +354,10 @@ class Catalogue(_Strict):
         for n, category in enumerate(self.categories):
             if category.id not in served:
                 raise _Problem(("categories", n), "no agency serves it: add it to an agency's categories")
+        for n, template in enumerate(self.templates):
+            for cat in template.categories:
+                if cat not in category_ids:
+                    raise _Problem(("templates", n, "categories"), f"unknown category {cat!r}")
         owners: dict[ChatRef, str] = {}
         for n, agency in enumerate(self.agencies):
             for chat in agency.chats:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,6 +92,8 @@ class Desk:
                 return await moderation.ModerationDesk(self.ctx).button(event)
             if event.payload.startswith(f"{review.PREFIX}:"):
                 return await review.ReviewDesk(self.ctx).button(event)
+            if event.payload.startswith(f"{staff_tools.TEMPLATE_PREFIX}:"):
+                return await self._template(event)
             return await self._button(event)
         if event.command is not None:
             return await self._command(event, *event.command)
@@ -151,6 +154,7 @@ class Desk:
                     return await self._solve(session, appeal, actor)  # the answer sent is the solution
                 return await self._prompt(session, event, appeal, "prompt_solve", "desk-prompt-solve")
             if action is Action.ANSWER:
+                await staff_tools.offer_templates(self.ctx, session, event, appeal)
                 return await self._prompt(session, event, appeal, "prompt_answer", "desk-prompt-answer")
             if action is Action.REJECT:
                 return await self._reject_pressed(session, event, appeal, extra)
@@ -215,6 +219,27 @@ class Desk:
             self.ctx, session, event.chat, prompt, purpose="prompt", appeal_id=appeal.id, link_role=role
         )
         return Response(toast=self.ctx.texts("desk-toast-prompt"))
+
+    async def _template(self, event: Event) -> Response:
+        """A template picked under «Ответить»: sent as the answer, filled in."""
+        texts = self.ctx.texts
+        parsed = staff_tools.parse_template(self.ctx, event.payload or "")
+        if parsed is None:
+            return Response(toast=texts("desk-refuse-bad-button"))
+        appeal_id, template = parsed
+        async with self.ctx.db.transaction() as session:
+            appeal = await q.appeal_for_update(session, appeal_id)
+            if appeal is None:
+                return Response(toast=texts("desk-refuse-unknown-appeal"))
+            if not may_act(self.ctx, event.chat, appeal):
+                return Response(toast=texts("desk-refuse-not-yours"), alert=True)
+            if not allowed(Action.ANSWER, appeal.status):
+                return Response(toast=self._refuse_status(appeal), alert=True)
+            filled = template.fill(appeal.number, appeal.address or texts("find-no-address"))
+            answer = replace(event, text=filled, payload=None, callback_id=None, media=())
+            response = await self._answer(session, answer, appeal, Actor.of("staff", event))
+            response.toast = texts("template-toast-sent")
+            return response
 
     def _redirect_choices(self, appeal: Appeal) -> Response:
         texts = self.ctx.texts

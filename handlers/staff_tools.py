@@ -1,4 +1,8 @@
-"""Staff tools in the agency chats: internal notes and ``/find``.
+"""Staff tools in the agency chats: answer templates, internal notes and ``/find``.
+
+- «Ответить» also offers the catalogue's answer templates for the appeal's topic; a
+  template picked is sent as the answer (reviewed like any other), with the appeal's
+  number and address filled in. Payloads are ``t:<appeal id>:<template id>``.
 
 - A reply to an appeal's message that starts with ``!`` is an internal note: it goes into
   the appeal's history (``/appeal`` shows it) and is never sent to the resident.
@@ -14,17 +18,41 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
+from handlers.catalogue import AnswerTemplate
 from handlers.context import Context
-from handlers.desk_ops import Actor, may_act, record
-from handlers.events import ChatRef, Event, Reply, Response
+from handlers.desk_ops import Actor, may_act, queue, record
+from handlers.events import Button, ChatRef, Event, Reply, Response
 from storage import moderation as mq
 from storage.models import Appeal, parse_appeal_number
 
+TEMPLATE_PREFIX = "t"
 NOTE_MARK = "!"
 FIND_SHOWN = 20
 """At most this many appeals in one /find answer (newest first)."""
 _NUMBER = re.compile(r"(№\s*)?\d{4}-\d{1,12}|№\s*\d{1,12}")
 _WORD = re.compile(r"\w+")
+
+
+def templates_for(ctx: Context, appeal: Appeal) -> list[AnswerTemplate]:
+    return [t for t in ctx.catalogue.templates if not t.categories or appeal.category_id in t.categories]
+
+
+async def offer_templates(ctx: Context, session: AsyncSession, event: Event, appeal: Appeal) -> None:
+    """With «Ответить»: the templates for the appeal's topic, as buttons in the chat."""
+    offered = templates_for(ctx, appeal)
+    if not offered:
+        return
+    rows = tuple((Button(t.title, payload=f"{TEMPLATE_PREFIX}:{appeal.id}:{t.id}"),) for t in offered)
+    reply = Reply(ctx.texts("template-offer", number=appeal.number), buttons=rows)
+    await queue(ctx, session, event.chat, reply, purpose="prompt", appeal_id=appeal.id)
+
+
+def parse_template(ctx: Context, data: str) -> tuple[int, AnswerTemplate] | None:
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != TEMPLATE_PREFIX or not parts[1].isdigit() or len(parts[1]) > 12:
+        return None
+    template = next((t for t in ctx.catalogue.templates if t.id == parts[2]), None)
+    return None if template is None else (int(parts[1]), template)
 
 
 def is_note(event: Event) -> bool:

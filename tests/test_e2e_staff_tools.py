@@ -8,7 +8,7 @@ import pytest
 
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
 from tests.support.telegram import Telegram, TelegramBot
-from tests.test_e2e_desk import ADMINS, HOUSING, file_appeal, history, stored
+from tests.test_e2e_desk import ADMINS, HOUSING, TAMBOV_ROADS, file_appeal, history, stored
 
 NIGHT_ROADS = """
 [[agencies]]
@@ -17,6 +17,17 @@ name = "Аварийная служба дорог Тамбова"
 chats = ["telegram:-1001000000009"]
 categories = ["roads"]
 municipalities = ["tambov"]
+
+[[templates]]
+id = "scheduled"
+title = "Ремонт запланирован"
+text = "Ремонт по обращению № {number} ({address}) включён в план на этот месяц."
+
+[[templates]]
+id = "heating"
+title = "Отопление дадут"
+text = "Отопление дадут в течение суток."
+categories = ["housing"]
 """
 
 
@@ -102,3 +113,40 @@ async def test_the_redirect_list_starts_with_the_agencies_serving_the_topic_ther
         labels
     )
     assert len(labels) == 7 and "Управление ЖКХ и государственная жилищн…" in labels
+
+
+async def test_a_template_picked_under_answer_reaches_the_resident_filled_in(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    from tests.test_vk_e2e_media import _file_on_telegram
+
+    anna = tg.user(1001, "Анна")
+    inspector = tg.user(5001, "Инспектор")
+    await _file_on_telegram(anna)
+    group = tg.group(TAMBOV_ROADS)
+    card = await group.expect_message(contains="Обращение №", has_button="Ответить")
+    number = card.text.split("№ ", 1)[1].split()[0]
+    anna.read_all()
+
+    await group.click(card, "Ответить", by=inspector)
+    offer = await group.expect_message(contains="готовый ответ")
+    assert offer.buttons == [["Ремонт запланирован"]], "only the templates for the topic"
+    query = await group.click(offer, "Ремонт запланирован", by=inspector)
+
+    await tg.expect_toast(query, "по шаблону")
+    answer = await anna.expect_message(contains="включён в план")
+    assert f"Ремонт по обращению № {number} (ул. Советская, 12) включён в план на этот месяц." in answer.text
+    await group.expect_message(contains="доставлен")
+    await group.expect_edit(card, "Статус: дан ответ")
+
+    query = await group.press_forged(offer, f"t:{number.split('-')[1]}:heating-x", by=inspector)
+    await tg.expect_toast(query, "больше не действует")
+    housing = tg.group(HOUSING)
+    await housing.send("/help", from_user=tg.user(5003, "Диспетчер ЖКХ"))
+    bait = await housing.expect_message(contains="Команды")
+    query = await housing.press_forged(
+        bait, f"t:{number.split('-')[1]}:scheduled", by=tg.user(5003, "Диспетчер ЖКХ")
+    )
+    await tg.expect_toast(query, "не относится к вашему ведомству")
+    await telegram_bot.delivered()
+    assert len([m for m in anna.messages if "включён в план" in m.text]) == 1

@@ -76,3 +76,5 @@ find-line = № { $number } · { $topic } · { $status } · { $received } · { $
 find-no-address = адрес не указан
 find-more = …и ещё { $count }: уточните запрос.
 desk-event-note = заметка сотрудника
+template-offer = Или выберите готовый ответ по обращению № { $number } (номер и адрес подставятся):
+template-toast-sent = Ответ по шаблону отправлен

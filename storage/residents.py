@@ -8,15 +8,31 @@ worker processes handling the same person take turns (SQLite is serialised by
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.events import PersonRef
 from storage.models import Dialogue, Resident
+
+
+class _Platform(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class Person(Protocol):
+    """A person as the core names one (``handlers.events.PersonRef`` fits): storage takes
+    the platform's name and the external id from it and knows nothing else of the core."""
+
+    @property
+    def platform(self) -> _Platform: ...
+
+    @property
+    def external_id(self) -> str: ...
+
 
 _LOCKED_WITH_DIALOGUE = (
     select(Resident, Dialogue)
@@ -28,7 +44,7 @@ _LOCKED_WITH_DIALOGUE = (
 cache key costs about 75 µs a time (3 % of a dialogue step's CPU)."""
 
 
-async def load_for_update(session: AsyncSession, person: PersonRef) -> tuple[Resident, Dialogue] | None:
+async def load_for_update(session: AsyncSession, person: Person) -> tuple[Resident, Dialogue] | None:
     """The resident and its dialogue, both rows locked; None if never seen.
 
     Both rows are locked in one statement on purpose: on PostgreSQL a transaction that
@@ -52,7 +68,7 @@ async def load_for_update(session: AsyncSession, person: PersonRef) -> tuple[Res
 
 
 async def get_or_create(
-    session: AsyncSession, person: PersonRef, *, initial_state: str = "idle"
+    session: AsyncSession, person: Person, *, initial_state: str = "idle"
 ) -> tuple[Resident, Dialogue]:
     """The resident (locked) and its dialogue, created on first contact.
 
@@ -79,7 +95,7 @@ async def get_or_create(
 
 
 async def set_typed_choices(
-    session: AsyncSession, person: PersonRef, choices: list[dict[str, Any]] | None
+    session: AsyncSession, person: Person, choices: list[dict[str, Any]] | None
 ) -> bool:
     """Store what typed numbers mean on ``person``'s dialogue row; False if ``person`` has
     none (not a resident: a staff or admin chat)."""

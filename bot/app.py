@@ -29,6 +29,7 @@ from bot.telegram.polling import TelegramPolling
 from bot.telegram.transport import TelegramTransport, check_token, make_bot
 from bot.telegram.webhook import TelegramWebhook, check_secret
 from bot.transport import Transport
+from digests.commands import DigestReports
 from digests.schedule import register_digest_jobs
 from handlers.catalogue import Catalogue, load_catalogue
 from handlers.clock import Clock, SystemClock
@@ -120,6 +121,7 @@ async def open_app(
             texts=texts or Texts(),
             clock=clock or SystemClock(),
             capabilities=ADAPTERS,
+            reports=DigestReports(),
         )
         app = App(settings=settings, ctx=ctx, core=Core(ctx))
         http = aiohttp.ClientSession()

@@ -34,3 +34,13 @@ def _reply(ctx: Context, digest: Digest) -> Reply:
     # platform named is the admin chat's.
     platform = ctx.catalogue.admin.chats[0].platform
     return Reply(text=digest.text, photos=(chart_media(digest.png, platform, digest.figures.period.key),))
+
+
+class DigestReports:
+    """The desk's reports port (``handlers.context.Reports``), filled by the digest."""
+
+    async def preview(self, ctx: Context) -> list[Reply]:
+        return await digest_preview(ctx)
+
+    async def stats(self, ctx: Context, args: str) -> list[Reply]:
+        return await stats_for(ctx, args)

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from handlers.catalogue import Catalogue
 from handlers.clock import Clock, SystemClock
-from handlers.events import Capabilities, Platform
+from handlers.events import Capabilities, Platform, Reply
 from handlers.texts import Texts
 from storage.db import Database
+
+
+class Reports(Protocol):
+    """The admin chat's /digest and /stats. How a digest is made is ``digests/``'s business
+    (``digests.commands.DigestReports`` fills this port), not the desk's."""
+
+    async def preview(self, ctx: Context) -> list[Reply]:
+        """This week so far."""
+        ...
+
+    async def stats(self, ctx: Context, args: str) -> list[Reply]:
+        """The figures for the period ``args`` names."""
+        ...
 
 
 @dataclass(slots=True)
@@ -20,6 +34,8 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     capabilities: Mapping[Platform, Capabilities] = field(default_factory=dict)
     """What each platform's chats can show, as its adapter declares it (``bot/capabilities.py``)."""
+    reports: Reports | None = None
+    """/digest and /stats for the admin chats; None: not offered."""
 
     def caps(self, platform: Platform) -> Capabilities:
         """The platform's declared capabilities, or the cautious baseline."""

@@ -503,13 +503,12 @@ class Desk:
             if name == "overdue":
                 return await self._overdue()
             if name in ("digest", "stats"):
-                # Imported here: the digest pulls in matplotlib, which only the admin needs.
-                from digests.commands import digest_preview, stats_for
-
-                replies = (
-                    await digest_preview(self.ctx) if name == "digest" else await stats_for(self.ctx, args)
-                )
-                return Response(replies)
+                reports = self.ctx.reports
+                if reports is None:
+                    return self._say("desk-unknown-command")
+                if name == "digest":
+                    return Response(await reports.preview(self.ctx))
+                return Response(await reports.stats(self.ctx, args))
             return await self._block(args, block=name == "block")
         return self._say("desk-unknown-command")
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.capabilities import ADAPTERS
+from digests.commands import DigestReports
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
@@ -113,4 +114,6 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def ctx(db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock) -> Context:
-    return Context(db=db, catalogue=catalogue, texts=texts, clock=clock, capabilities=ADAPTERS)
+    return Context(
+        db=db, catalogue=catalogue, texts=texts, clock=clock, capabilities=ADAPTERS, reports=DigestReports()
+    )

@@ -39,6 +39,7 @@ from handlers.desk_ops import (
     tell_resident,
 )
 from handlers.events import BOT_ADDED, Button, ChatRef, Event, MediaKind, Reply, Response
+from handlers.paging import paginate
 from handlers.texts import Safe
 from handlers.workflow import ADMIN_ONLY, Action, allowed
 from storage import desk as q
@@ -71,8 +72,8 @@ _REJECT_ROLE = "reject:"
 """The link role of a rejection's prompt, followed by the chosen reason's id."""
 LINK_WAIT_SECONDS = 10.0
 """How long a reply waits for the link of a message still being delivered."""
-_BUTTON_LABEL_MAX = 40
-"""VK's limit for a button label; Telegram allows more."""
+_PAGE = "~"
+"""Marks a page number where an agency id would be (ids never hold it): ``d:redir:12:~1``."""
 
 
 class Desk:
@@ -164,8 +165,8 @@ class Desk:
                 if extra is None:
                     return contest.return_choices(self.ctx, appeal)
                 return await contest.send_back(self.ctx, session, appeal, actor, extra, event.message_id)
-            if extra is None:
-                return self._redirect_choices(appeal)
+            if extra is None or extra.startswith(_PAGE):
+                return self._redirect_choices(event, appeal, extra)
             return await self._redirect(session, event, appeal, actor, extra)
 
     async def _take(self, session: AsyncSession, appeal: Appeal, actor: Actor) -> Response:
@@ -241,19 +242,32 @@ class Desk:
             response.toast = texts("template-toast-sent")
             return response
 
-    def _redirect_choices(self, appeal: Appeal) -> Response:
+    def _redirect_choices(self, event: Event, appeal: Appeal, page_marker: str | None) -> Response:
+        """The agencies to redirect to, a page at a time as the chat can show them; a page
+        after the first redraws the same message."""
         texts = self.ctx.texts
         catalogue = self.ctx.catalogue
         serving = catalogue.serving(appeal.category_id, appeal.municipality_id)
         ordered = serving + [a for a in catalogue.agencies if a not in serving]  # who serves it first
-        rows = tuple(
-            (Button(_label(agency.name), payload=card.payload(Action.REDIRECT, appeal.id, agency.id)),)
+        choices = [
+            Button(agency.name, payload=card.payload(Action.REDIRECT, appeal.id, agency.id))
             for agency in ordered
             if agency.id != appeal.agency_id
-        )
-        if not rows:
+        ]
+        if not choices:
             return Response(toast=texts("desk-redirect-none"))
-        return Response([Reply(texts("desk-redirect-choose", number=appeal.number), buttons=rows)])
+        number = page_marker[len(_PAGE) :] if page_marker else "0"
+        page = paginate(
+            choices,
+            self.ctx.caps(event.chat.platform),
+            page=int(number) if number.isdigit() and len(number) < 4 else 0,
+            to_page=lambda n: card.payload(Action.REDIRECT, appeal.id, f"{_PAGE}{n}"),
+            prev_label=texts("resident-btn-prev"),
+            more_label=texts("resident-btn-more"),
+        )
+        edit = event.message_id if page_marker else None
+        text = texts("desk-redirect-choose", number=appeal.number)
+        return Response([Reply(text, buttons=page.rows, edit_message_id=edit)])
 
     async def _redirect(
         self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, agency_id: str
@@ -635,7 +649,3 @@ def _parse_payload(data: str) -> tuple[Action, int, str | None] | None:
     if extra is not None and (action not in _WITH_EXTRA or not extra):
         return None
     return action, int(parts[2]), extra
-
-
-def _label(name: str) -> str:
-    return name if len(name) <= _BUTTON_LABEL_MAX else name[: _BUTTON_LABEL_MAX - 1].rstrip() + "…"

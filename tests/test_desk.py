@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from handlers.catalogue import EXAMPLE_PATH, parse_catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.core import Core
 from handlers.events import ChatKind, ChatRef, Event, Platform
 from storage.models import AppealEvent, AppealStatus, OutboxMessage, Resident
+from tests.support.chat import assert_fits
 from tests.support.desk import (
     ADMIN,
     HOUSING,
@@ -201,7 +204,7 @@ async def test_redirecting_moves_the_card_to_the_other_agency(ctx: Context) -> N
     payloads = [b.payload for row in menu.buttons for b in row]
     assert f"d:redir:{appeal_id}:tambov-roads" not in payloads
     assert f"d:redir:{appeal_id}:housing" in payloads
-    assert all(len(b.text) <= 40 for row in menu.buttons for b in row)
+    assert all(len(b.text) <= ctx.caps(ROADS_TAMBOV.platform).label_max for row in menu.buttons for b in row)
 
     moved = await core.handle(press(ROADS_TAMBOV, f"d:redir:{appeal_id}:housing", message_id="menu1"))
 
@@ -442,3 +445,45 @@ async def test_the_bot_added_to_a_group_introduces_itself(ctx: Context) -> None:
     assert "<code>telegram:-1009999999999</code>" in unknown.text
     [agency] = (await core.handle(replace(added, chat=ROADS_TAMBOV))).replies
     assert agency.text.startswith("<b>Команды бота обращений</b>")
+
+
+async def test_a_vk_chat_pages_the_agencies_to_redirect_to(ctx: Context) -> None:
+    """More agencies than a VK inline keyboard holds (10 buttons, 6 rows): the list is paged,
+    every page fits, and an agency on a later page can be chosen."""
+    raw = tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
+    for n in range(1, 5):
+        raw["agencies"].append(
+            {
+                "id": f"extra-{n}",
+                "name": f"Дополнительное ведомство номер {n} с длинным названием",
+                "chats": [f"telegram:-10020000000{n}"],
+                "categories": ["roads"],
+            }
+        )
+    roads = next(a for a in raw["agencies"] if a["id"] == "tambov-roads")
+    roads["chats"] = [*roads["chats"], "vk:2000000077"]
+    many = replace(ctx, catalogue=parse_catalogue(raw))
+    core = Core(many)
+    appeal_id, _card_id, _outbox = await _filed(many)
+    vk_chat = ChatRef(Platform.VK, "2000000077")
+    caps = many.caps(Platform.VK)
+    others = [a.name for a in many.catalogue.agencies if a.id != "tambov-roads"]
+    assert len(others) > caps.inline_rows_max  # the point of the test
+
+    shown: list[str] = []
+    response = await core.handle(press(vk_chat, f"d:redir:{appeal_id}", message_id="menu1"))
+    while True:
+        [menu] = response.replies
+        assert_fits(menu, caps)
+        shown += [b.text for row in menu.buttons for b in row if b.payload and ":~" not in b.payload]
+        more = [b.payload for row in menu.buttons for b in row if b.text == "Ещё ▶"]
+        if not more:
+            break
+        assert more[0] is not None
+        response = await core.handle(press(vk_chat, more[0], message_id="menu1"))
+        assert response.replies[0].edit_message_id == "menu1"
+    assert len(shown) == len(others)
+    assert all(label.startswith(name[:30]) for label, name in zip(shown, others, strict=True))
+
+    await core.handle(press(vk_chat, f"d:redir:{appeal_id}:extra-4", message_id="menu1"))
+    assert (await appeal(ctx, appeal_id)).agency_id == "extra-4"

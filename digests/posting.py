@@ -37,7 +37,7 @@ class Digest:
 
     def reply(self, chat: ChatRef) -> Reply:
         """The text as the chart's caption; transports send it as its own message when it
-        exceeds the caption limit (see ``digests.render.fits_caption``)."""
+        exceeds the caption limit (Telegram's: ``bot.telegram.render.plain_length``)."""
         return Reply(text=self.text, photos=(chart_media(self.png, chat.platform, self.figures.period.key),))
 
 

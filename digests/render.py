@@ -14,9 +14,6 @@ from digests.figures import AgencyFigure, DigestFigures
 from digests.periods import Period
 from handlers.texts import Safe, Texts
 
-CAPTION_LIMIT = 1024
-"""Telegram's limit for a photo caption, in UTF-16 code units after entity parsing."""
-
 NARROW_NBSP = "\u202f"
 
 
@@ -262,12 +259,3 @@ _TAG = re.compile(r"<[^>]+>")
 def visible_text(markup: str) -> str:
     """What a reader sees of our HTML subset: tags dropped, entities decoded."""
     return html.unescape(_TAG.sub("", markup))
-
-
-def caption_length(markup: str) -> int:
-    """Length as Telegram counts it for the caption limit (UTF-16 code units)."""
-    return len(visible_text(markup).encode("utf-16-le")) // 2
-
-
-def fits_caption(markup: str) -> bool:
-    return caption_length(markup) <= CAPTION_LIMIT

@@ -49,6 +49,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.telegram.render import telegram_length
+
 BOT_ID = 777000111
 BOT_USERNAME = "appeals_test_bot"
 
@@ -1128,7 +1130,7 @@ class FakeTelegram:
         stripped = plain.strip()
         if required and not stripped:
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain) > limit:
+        if telegram_length(plain) > limit:
             what = "message is too long" if key == "text" else "message caption is too long"
             raise ApiError(400, f"Bad Request: {what}")
         return raw, plain

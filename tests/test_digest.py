@@ -21,12 +21,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from matplotlib.axes import Axes
 from sqlalchemy import select
 
+from bot.telegram.render import CAPTION_LIMIT, plain_length
 from digests.chart import render_chart
 from digests.cli import digest_cli
 from digests.commands import digest_preview, stats_for
 from digests.periods import iso_week
 from digests.posting import build_digest, post_digest, post_due_digest
-from digests.render import caption_length, fits_caption, format_duration, format_int, visible_text
+from digests.render import format_duration, format_int, visible_text
 from digests.schedule import CATCH_UP_JOB_ID, WEEKLY_JOB_ID, register_digest_jobs
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, parse_catalogue
 from handlers.clock import FrozenClock
@@ -99,7 +100,7 @@ async def test_the_weeks_digest_reads_like_the_centres_posts(ctx: Context) -> No
     # No municipality and no agency had the 5 appeals a ranking needs: no rankings at all.
     assert "на 1 000 жителей" not in digest.text
     assert "Быстрее всех" not in digest.text
-    assert fits_caption(digest.text)
+    assert plain_length(digest.text) <= CAPTION_LIMIT
 
     ranked = await build_digest(
         replace(ctx, catalogue=catalogue_with(min_appeals_for_ranking=1)),
@@ -138,8 +139,7 @@ async def test_agency_rankings_name_the_three_fastest_and_the_three_slowest(ctx:
     # The roads office answered its 4 appeals in a minute, but 4 is too few to rank.
     assert "Управление дорожного хозяйства" not in digest.text
     # With six agencies named in full the text no longer fits under a photo.
-    assert caption_length(digest.text) > 1024
-    assert not fits_caption(digest.text)
+    assert plain_length(digest.text) > CAPTION_LIMIT
 
 
 async def test_a_week_without_appeals_says_so_plainly(ctx: Context) -> None:
@@ -186,9 +186,9 @@ def test_numbers_durations_and_plurals_in_russian(texts: Texts) -> None:
 
 def test_the_caption_limit_counts_what_telegram_counts() -> None:
     # Tags do not count; entities count as one character; the emoji as two UTF-16 units.
-    assert caption_length("📊 <b>Итоги</b> &amp; цифры") == 2 + len(" Итоги & цифры")
-    assert fits_caption("<b>" + "я" * 1024 + "</b>")
-    assert not fits_caption("я" * 1025)
+    assert plain_length("📊 <b>Итоги</b> &amp; цифры") == 2 + len(" Итоги & цифры")
+    assert plain_length("<b>" + "я" * 1024 + "</b>") <= CAPTION_LIMIT
+    assert plain_length("я" * 1025) > CAPTION_LIMIT
 
 
 async def test_the_chart_is_a_png_of_sensible_size(ctx: Context) -> None:

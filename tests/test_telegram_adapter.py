@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.ratelimit import Limits, RateLimiter
-from bot.telegram.render import plain_length, split_html
+from bot.telegram.render import TEXT_LIMIT, plain_length, split_html
 from bot.telegram.translate import BOT_ADDED, to_event
 from bot.telegram.transport import TelegramTransport, make_bot
 from bot.transport import PermanentFailure, RetryLater, TransientFailure
@@ -317,3 +317,10 @@ async def test_callback_answers_carry_the_toast(server: FakeTelegram, transport:
     assert server.callback_answers[query]["text"] == "Готово"
     assert server.callback_answers[query]["show_alert"] is True
     await transport.answer_callback(query, None)  # too late: logged, not raised
+
+
+def test_a_split_counts_what_telegram_counts() -> None:
+    """3,000 emoji are 6,000 UTF-16 units: more than one message, whatever the characters."""
+    parts = split_html("😀" * 3000)
+    assert len(parts) == 2 and all(plain_length(part) <= TEXT_LIMIT for part in parts)
+    assert "".join(parts) == "😀" * 3000

@@ -47,16 +47,6 @@ ALLOWED_FROM: dict[Action, frozenset[S]] = {
 }
 ADMIN_ONLY = frozenset({Action.EXTEND, Action.UPHOLD, Action.RETURN})
 
-TARGET: dict[Action, S] = {
-    Action.TAKE: S.IN_PROGRESS,
-    Action.ANSWER: S.ANSWERED,
-    Action.REDIRECT: S.REDIRECTED,
-    Action.REJECT: S.REJECTED,
-    Action.SOLVE: S.SOLVED,
-    Action.UPHOLD: S.REJECTED,
-    Action.RETURN: S.PASSED,
-}
-
 AWAITING_FEEDBACK = frozenset({S.ANSWERED, S.SOLVED})
 """Statuses in which the resident may confirm the solution or send it back."""
 

@@ -1,0 +1,54 @@
+"""The layers as README draws them, checked on the source: a forgotten import fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+FORBIDDEN = {
+    "handlers": ("aiogram", "vkbottle", "bot", "digests"),
+    "storage": ("aiogram", "vkbottle", "bot", "digests", "handlers"),
+}
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_above_it(layer: str) -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        for name in sorted(imports(path))
+        if name.split(".")[0] in FORBIDDEN[layer]
+    ]
+    assert wrong == []
+
+
+def test_the_dialogue_names_no_platform() -> None:
+    """The dialogue asks what a chat can show (``Capabilities``), never which platform it is."""
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "handlers" / "dialogue").rglob("*.py"))
+        if "Platform." in path.read_text(encoding="utf-8")
+    ]
+    assert wrong == []
+
+
+def test_no_dialogue_module_is_longer_than_a_page_or_two() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted((ROOT / "handlers" / "dialogue").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 300
+    }
+    assert long == {}

@@ -271,7 +271,7 @@ async def test_redirect_moves_the_card_to_the_chosen_agency(tg: Telegram, telegr
     assert "Управление дорожного хозяйства г. Тамбова" not in [
         label for row in choose.buttons for label in row
     ]
-    await group.click(choose, "Управление ЖКХ и государственная жилищн…", by=inspector)
+    await group.click(choose, "Управление ЖКХ и государственная жилищная инспекция", by=inspector)
 
     housing = tg.group(HOUSING)
     new_card = await housing.expect_message(

@@ -100,7 +100,7 @@ async def test_the_admins_redirect_an_escalated_appeal_from_the_escalation(
 
     await admins.click(escalation, "Перенаправить", by=admin)
     choose = await admins.expect_message(contains="Куда перенаправить")
-    await admins.click(choose, "Управление ЖКХ и государственная жилищн…", by=admin)
+    await admins.click(choose, "Управление ЖКХ и государственная жилищная инспекция", by=admin)
 
     housing = tg.group(HOUSING)
     card = await housing.expect_message(contains=f"Обращение № {filed.number}", has_button="Взять в работу")

@@ -62,7 +62,7 @@ async def test_a_group_that_removed_the_bot_alerts_the_admins_who_redirect_the_a
     assert "карточка не доставлена" in shown.text
     await admins.click(shown, "Перенаправить", by=admin)
     choose = await admins.expect_message(contains="Куда перенаправить")
-    await admins.click(choose, "Управление ЖКХ и государственная жилищн…", by=admin)
+    await admins.click(choose, "Управление ЖКХ и государственная жилищная инспекция", by=admin)
 
     card = await tg.group(HOUSING).expect_message(contains=f"Обращение № {number}", has_button="Ответить")
     assert "Провал асфальта на перекрёстке" in card.text

@@ -113,7 +113,7 @@ async def set_typed_choices(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def known(session: AsyncSession, person: PersonRef) -> bool:
+async def known(session: AsyncSession, person: Person) -> bool:
     """Whether this person has talked to the bot before (a row exists)."""
     found = await session.scalar(
         select(Resident.id).where(

@@ -2,7 +2,7 @@
 
 settings → logging → database (migrated) → catalogue → context and core → transports and
 channels (Telegram, VK: whichever tokens are configured) → the outbox sender → the scheduler
-with its jobs (weekly digest, deadline checks). ``async with open_app(settings) as app``
+with its jobs (weekly digest, deadline checks, retention). ``async with open_app(settings) as app``
 runs all of it; leaving the block stops it cleanly.
 """
 
@@ -38,6 +38,7 @@ from handlers.core import Core
 from handlers.deadlines import check_deadlines
 from handlers.events import Platform
 from handlers.moderation import check_moderation
+from handlers.privacy import register_retention_job
 from handlers.texts import Texts
 from storage.db import Database
 from storage.migrate import upgrade
@@ -88,7 +89,7 @@ def deadline_jobs(scheduler: AsyncIOScheduler, ctx: Context, notify: Callable[[]
     scheduler.add_job(run, "interval", minutes=1, id="deadlines", coalesce=True, max_instances=1)
 
 
-DEFAULT_JOBS: tuple[JobRegistration, ...] = (register_digest_jobs, deadline_jobs)
+DEFAULT_JOBS: tuple[JobRegistration, ...] = (register_digest_jobs, deadline_jobs, register_retention_job)
 
 
 @asynccontextmanager
@@ -122,6 +123,7 @@ async def open_app(
             clock=clock or SystemClock(),
             capabilities=ADAPTERS,
             reports=DigestReports(),
+            retention=settings.retention(),
         )
         app = App(settings=settings, ctx=ctx, core=Core(ctx))
         http = aiohttp.ClientSession()

@@ -6,6 +6,7 @@ appeals db upgrade               # apply database migrations
 appeals check-catalogue PATH     # validate an operator's catalogue
 appeals backup PATH              # consistent copy of the live SQLite database
 appeals digest --week 2026-W47 [--out FILE] [--post [--partial]]
+appeals purge                    # apply the retention rules now (the bot also does it by itself)
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --post: post an unfinished week's figures so far (the weekly post still follows)",
     )
+    commands.add_parser("purge", help="erase what the retention rules say is kept too long")
     return parser
 
 
@@ -100,6 +102,8 @@ def _command(args: argparse.Namespace) -> int:
         return asyncio.run(digest(settings, args.week, args.out, args.post, args.partial))
     if args.command == "backup":
         return asyncio.run(backup(settings, args.path))
+    if args.command == "purge":
+        return asyncio.run(purge(settings))
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others
 
 
@@ -175,7 +179,7 @@ async def _offline_context(settings: Settings, database_url: str | None = None) 
     await upgrade(url)
     db = Database(url)
     try:
-        yield Context(db=db, catalogue=catalogue, capabilities=ADAPTERS)
+        yield Context(db=db, catalogue=catalogue, capabilities=ADAPTERS, retention=settings.retention())
     finally:
         await db.dispose()
 
@@ -229,6 +233,19 @@ async def digest(settings: Settings, week: str, out: Path | None, post: bool, pa
             deliver=lambda queued: deliver(settings, ctx, queued, sys.stdout),
             stderr=sys.stderr,
         )
+
+
+async def purge(settings: Settings) -> int:
+    from handlers.privacy import purge as purge_now
+
+    try:
+        async with _offline_context(settings) as ctx:
+            report = await purge_now(ctx)
+    except _StartError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    print(report)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ A value that cannot work is a :class:`ConfigurationError` naming the variable an
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from handlers.catalogue import EXAMPLE_PATH
+from storage.retention import RetentionPolicy
 
 # aiogram's own check (aiogram/utils/token.py): digits, a colon, then something.
 _TELEGRAM_TOKEN = re.compile(r"^\d+:\S+$")
@@ -166,6 +168,15 @@ class Settings(_Section):
     """How many chats the outbox sender serves at once."""
     update_concurrency: int = Field(default=64, ge=1, le=4096)
     """How many people's updates are handled at once (one person's stay in order)."""
+    retention_days: int = Field(default=7, ge=1, le=3650)
+    """Handled updates are deleted, and sent messages lose their text, after this many days."""
+    retention_failed_days: int = Field(default=30, ge=1, le=3650)
+    """The same for updates that could not be handled and messages that could not be sent."""
+
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            handled=timedelta(days=self.retention_days), failed=timedelta(days=self.retention_failed_days)
+        )
 
     @field_validator("database_url")
     @classmethod

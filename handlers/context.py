@@ -11,6 +11,7 @@ from handlers.clock import Clock, SystemClock
 from handlers.events import Capabilities, Platform, Reply
 from handlers.texts import Texts
 from storage.db import Database
+from storage.retention import RetentionPolicy
 
 
 class Reports(Protocol):
@@ -36,6 +37,8 @@ class Context:
     """What each platform's chats can show, as its adapter declares it (``bot/capabilities.py``)."""
     reports: Reports | None = None
     """/digest and /stats for the admin chats; None: not offered."""
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    """How long handled updates and sent messages are kept (``storage.retention``)."""
 
     def caps(self, platform: Platform) -> Capabilities:
         """The platform's declared capabilities, or the cautious baseline."""

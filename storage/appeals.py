@@ -1,5 +1,5 @@
 """Appeals as the resident dialogue needs them: file one, list one's own, show one with
-its history, count recent ones for rate limits, and forget a person."""
+its history, and count recent ones for rate limits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -16,8 +16,6 @@ from storage.models import (
     AppealEvent,
     AppealStatus,
     Attachment,
-    Dialogue,
-    MessageLink,
     Resident,
 )
 
@@ -170,31 +168,3 @@ async def get_with_history(
         select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
     )
     return appeal, events.all()
-
-
-async def forget_resident(
-    session: AsyncSession, resident: Resident, dialogue: Dialogue | None, *, tombstone: str, now: datetime
-) -> None:
-    """Erase a person's personal data; their appeals stay, anonymised, for statistics.
-
-    The resident row keeps its id (the appeals point to it) but no longer names anyone:
-    the external id becomes ``tombstone``, so the person writing again is a new resident.
-    """
-    appeal_ids = select(Appeal.id).where(Appeal.resident_id == resident.id).scalar_subquery()
-    await session.execute(delete(Attachment).where(Attachment.appeal_id.in_(appeal_ids)))
-    await session.execute(
-        delete(MessageLink).where(MessageLink.appeal_id.in_(appeal_ids), MessageLink.role == "resident")
-    )
-    await session.execute(
-        update(Appeal)
-        .where(Appeal.resident_id == resident.id)
-        .values(phone=None, address=None, latitude=None, longitude=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if dialogue is not None:
-        await session.delete(dialogue)
-    resident.name = None
-    resident.phone = None
-    resident.external_id = tombstone
-    resident.forgotten_at = now
-    resident.consent_at = None

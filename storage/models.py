@@ -277,6 +277,13 @@ class OutboxMessage(Base):
             postgresql_where=sql_text("status = 'pending'"),
             sqlite_where=sql_text("status = 'pending'"),
         ),
+        Index(
+            "ix_outbox_unerased",
+            "status",
+            "created_at",
+            postgresql_where=sql_text("erased_at IS NULL"),
+            sqlite_where=sql_text("erased_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -303,6 +310,8 @@ class OutboxMessage(Base):
     message_ids: Mapped[list[Any] | None]
     failing_since: Mapped[datetime | None]
     """First transient failure of the current streak: the sender gives up 24 h after it."""
+    erased_at: Mapped[datetime | None]
+    """When the payload was erased (retention, or its person forgotten): ``storage.retention``."""
 
 
 class DigestPost(Base):

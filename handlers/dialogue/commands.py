@@ -1,7 +1,9 @@
-"""Commands work at every step and keep the draft: /start, /new, /my, /cancel, /help, /forget."""
+"""Commands work at every step and keep the draft: /start, /new, /my, /cancel, /help, /mydata,
+/forget."""
 
 from __future__ import annotations
 
+from handlers import privacy
 from handlers.dialogue.step import Turn
 from handlers.dialogue.steps import consent
 from handlers.events import Reply
@@ -17,6 +19,13 @@ async def handle(turn: Turn, name: str) -> None:
     if name == "help":
         turn.say(Reply(t("resident-help")))
         if step.in_draft or turn.state == "consent":
+            turn.ask()
+    elif name == "mydata":
+        draft = turn.draft
+        draft_open = bool(draft.description or draft.address or draft.point or draft.phone or draft.photos)
+        for reply in await privacy.my_data(turn.ctx, turn.session, turn.resident, draft_open=draft_open):
+            turn.say(reply)
+        if step.in_draft:
             turn.ask()
     elif name == "forget":
         if turn.state != "forget":

@@ -78,6 +78,8 @@ class Memory(BaseModel):
     appeal_number: str | None = None
     media_group: str | None = None
     """The album whose photos are being added as details."""
+    consent_refused: bool = False
+    """«Не согласен» was pressed: what the person sent before is not held (``storage.retention``)."""
 
     def dump(self) -> dict[str, Any]:
         """Only what differs from an empty memory (nothing at all: ``{}``), with the version."""

@@ -51,6 +51,7 @@ async def gate(turn: Turn) -> None:
         await turn.engine.begin(turn)
         return
     if turn.state == Consent.name and screen == Consent.name and action == "consent" and arg == "no":
+        turn.memory.consent_refused = True  # what they sent before is not held (storage.retention)
         turn.say(
             Reply(t("resident-consent-refused"), buttons=((Button(t("resident-btn-agree"), "consent:yes"),),))
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from handlers import privacy
 from handlers.dialogue.step import Step, Turn
 from handlers.events import Button, Reply
-from storage import appeals as appeal_store
 
 
 class Forget(Step):
@@ -27,12 +27,13 @@ class Forget(Step):
 
     async def on_button(self, turn: Turn, action: str, arg: str) -> bool:
         if (action, arg) == ("fg", "yes"):
-            await appeal_store.forget_resident(
+            await privacy.forget(
+                turn.ctx,
                 turn.session,
                 turn.resident,
                 turn.dialogue,
                 tombstone=f"forgotten:{uuid.uuid4().hex}",
-                now=turn.ctx.clock.now(),
+                current_update=turn.event.update_id,
             )
             turn.forgotten = True
             turn.say(Reply(turn.t("resident-forget-done"), remove_keyboard=True))

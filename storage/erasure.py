@@ -36,6 +36,9 @@ from storage.models import (
 
 ERASED: dict[str, object] = {}
 """What an erased payload becomes (the column cannot be NULL)."""
+WAITING = (OutboxStatus.PENDING.value, OutboxStatus.HELD.value)
+"""Outbox rows not sent yet: due, or held for the centre's approval."""
+DONE = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
 WITHDRAWN = "withdrawn: the resident erased their data"
 """``last_error`` of a message that will never be sent because its person is forgotten."""
 
@@ -79,7 +82,7 @@ async def erase_person(
         .values(payload=ERASED, response=None, person_key=tombstone)
         .execution_options(synchronize_session=False)
     )
-    pending = OutboxMessage.status == OutboxStatus.PENDING.value
+    pending = OutboxMessage.status.in_(WAITING)
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.platform == platform, OutboxMessage.chat_id == external_id)
@@ -165,7 +168,7 @@ async def _erase_mentions(session: AsyncSession, mentions: set[str], *, now: dat
     await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status != OutboxStatus.PENDING.value,
+            OutboxMessage.status.in_(DONE),
             or_(*(sent.contains(m, autoescape=True) for m in ordered)),
         )
         .values(payload=ERASED, erased_at=now)
@@ -183,20 +186,20 @@ async def _erase_appeals(session: AsyncSession, ids: Sequence[int], *, now: date
     )
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.appeal_id.in_(ids), OutboxMessage.status != OutboxStatus.PENDING.value)
+        .where(OutboxMessage.appeal_id.in_(ids), OutboxMessage.status.in_(DONE))
         .values(payload=ERASED, erased_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
 async def pending_about(session: AsyncSession, appeal_ids: Sequence[int]) -> list[OutboxMessage]:
-    """Messages about these appeals still waiting to be sent (to agency and admin chats:
-    the person's own chat is already erased), oldest first, locked."""
+    """Messages about these appeals still waiting to be sent or held (to agency and admin
+    chats: the person's own chat is already erased), oldest first, locked."""
     if not appeal_ids:
         return []
     rows = await session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.appeal_id.in_(appeal_ids), OutboxMessage.status == OutboxStatus.PENDING.value)
+        .where(OutboxMessage.appeal_id.in_(appeal_ids), OutboxMessage.status.in_(WAITING))
         .order_by(OutboxMessage.id)
         .with_for_update()
     )

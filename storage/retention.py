@@ -236,7 +236,7 @@ async def _unconsented_outbox(
                     await session.execute(
                         select(OutboxMessage.platform, OutboxMessage.chat_id)
                         .where(
-                            OutboxMessage.status != OutboxStatus.PENDING.value,
+                            OutboxMessage.status.in_((OutboxStatus.SENT.value, OutboxStatus.FAILED.value)),
                             OutboxMessage.chat_id != ERASED_CHAT,
                             tuple_(OutboxMessage.platform, OutboxMessage.chat_id) > last,
                         )
@@ -257,7 +257,7 @@ async def _unconsented_outbox(
                 result = await session.execute(
                     update(OutboxMessage)
                     .where(
-                        OutboxMessage.status != OutboxStatus.PENDING.value,
+                        OutboxMessage.status.in_((OutboxStatus.SENT.value, OutboxStatus.FAILED.value)),
                         tuple_(OutboxMessage.platform, OutboxMessage.chat_id).in_(strangers),
                     )
                     .values(payload={}, chat_id=ERASED_CHAT, message_ids=None, erased_at=now)

@@ -11,12 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers import privacy
+from handlers.catalogue import EXAMPLE_PATH, load_catalogue
 from handlers.context import Context
+from handlers.core import Core
 from handlers.events import Location
 from storage import inbox
 from storage import outbox as outbox_store
 from storage.models import InboxUpdate, OutboxMessage, OutboxStatus, Resident
 from tests.support.desk import (
+    ADMIN,
     RESIDENT,
     RESIDENT_CHAT,
     ROADS_TAMBOV,
@@ -247,3 +250,36 @@ async def test_messages_sent_to_a_stranger_lose_text_and_chat_and_agency_chats_k
     stranger, agency = rows.values()
     assert (stranger.chat_id, stranger.payload, stranger.message_ids) == ("erased", {}, None)
     assert (agency.chat_id, agency.payload) == (ROADS_TAMBOV.chat_id, {"text": "Здравствуйте"})
+
+
+async def test_an_answer_held_for_approval_is_withdrawn_and_cannot_be_approved_after_forget(
+    ctx: Context, tmp_path: Path
+) -> None:
+    text = EXAMPLE_PATH.read_text(encoding="utf-8")
+    marker = 'municipalities = ["tambov"]\n'
+    path = tmp_path / "catalogue.toml"
+    path.write_text(text.replace(marker, marker + "review_answers = true\n"), encoding="utf-8")
+    ctx.catalogue = load_catalogue(path)
+    outbox = FakeOutbox(ctx)
+    appeal_id = await file_appeal(ctx, phone="+79161234567")
+    card_id = the_card(await outbox.deliver(), ROADS_TAMBOV).message_ids[0]
+    await Core(ctx).handle(say(ROADS_TAMBOV, "Яму заделаем в четверг", reply_to=card_id))
+    review = [d for d in await outbox.deliver() if d.chat == ADMIN and d.reply.buttons]
+    async with ctx.db.read() as session:
+        held = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.HELD.value)
+        )
+    assert held is not None and held.chat_id == RESIDENT_CHAT.chat_id
+
+    await forget(ctx)
+
+    async with ctx.db.read() as session:
+        row = await session.get(OutboxMessage, held.id)
+    assert row is not None and (row.status, row.payload, row.chat_id) == ("failed", {}, row.chat_id)
+    assert row.chat_id.startswith("forgotten:")
+    [approve] = [b.payload for b in review[0].reply.buttons[0]][:1]
+    assert approve is not None
+    refused = await Core(ctx).handle(press(ADMIN, approve, message_id=review[0].message_ids[0]))
+    assert refused.toast and refused.alert
+    assert to(RESIDENT_CHAT, await outbox.deliver()) == []
+    assert (await appeal(ctx, appeal_id)).phone is None

@@ -36,8 +36,10 @@ from tests.support.desk import (
 
 
 async def forget(ctx: Context) -> None:
-    await resident_acts(ctx, say(RESIDENT_CHAT, "/forget", sender=RESIDENT))
-    done = await resident_acts(ctx, press(RESIDENT_CHAT, "fg:yes", sender=RESIDENT))
+    asked = await resident_acts(ctx, say(RESIDENT_CHAT, "/forget", sender=RESIDENT))
+    [yes] = [b.payload for row in asked.replies[-1].buttons for b in row if b.text == "Да, удалить"]
+    assert yes is not None
+    done = await resident_acts(ctx, press(RESIDENT_CHAT, yes, sender=RESIDENT))
     assert "удалены" in done.replies[0].text
 
 

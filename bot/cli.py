@@ -238,12 +238,8 @@ async def digest(settings: Settings, week: str, out: Path | None, post: bool, pa
 async def purge(settings: Settings) -> int:
     from handlers.privacy import purge as purge_now
 
-    try:
-        async with _offline_context(settings) as ctx:
-            report = await purge_now(ctx)
-    except _StartError as error:
-        print(error, file=sys.stderr)
-        return EXIT_CONFIG
+    async with _offline_context(settings) as ctx:
+        report = await purge_now(ctx)
     print(report)
     return EXIT_OK
 

@@ -1,30 +1,34 @@
 """The digest's text, in Russian, from ``handlers/locales/ru/digest.ftl``.
 
-Numbers are grouped by thousands with a narrow no-break space («1 169»), decimals take a
-comma («2,1»), changes are signed percents («+12 %», «−5 %»), durations read «3 ч 20 мин».
+Numbers, decimals and durations are formatted by Babel (CLDR's Russian): «1 169», «2,1»,
+«1 день 6 часов», «3 часа 20 минут»; changes are signed percents («+12 %», «−5 %»).
 """
 
 from __future__ import annotations
 
+import decimal
 import html
 import re
 from datetime import date
+
+from babel import numbers, units
 
 from digests.figures import AgencyFigure, DigestFigures
 from digests.periods import Period
 from handlers.texts import Safe, Texts
 
-NARROW_NBSP = "\u202f"
+LOCALE = "ru"
 
 
 def format_int(value: int) -> str:
-    return f"{value:,}".replace(",", NARROW_NBSP)
+    """``1 169`` (Babel, CLDR's Russian digit grouping)."""
+    return numbers.format_decimal(value, locale=LOCALE)
 
 
 def format_decimal(value: float, digits: int = 1) -> str:
-    whole, _, fraction = f"{value:,.{digits}f}".partition(".")
-    text = whole.replace(",", NARROW_NBSP)
-    return f"{text},{fraction}" if fraction else text
+    """``0,55`` (Babel, CLDR's Russian decimal comma), halves rounded up as people do."""
+    with decimal.localcontext(rounding=decimal.ROUND_HALF_UP):
+        return numbers.format_decimal(value, format=f"#,##0.{'0' * digits}", locale=LOCALE)
 
 
 def percent(part: int, whole: int) -> int:
@@ -53,20 +57,24 @@ def format_change(texts: Texts, now: int, before: int) -> str:
 
 
 def format_duration(texts: Texts, seconds: float) -> str:
+    """``1 день 6 часов``, ``3 часа 30 минут``: the two largest units, in words (Babel's
+    CLDR unit names, declined by number)."""
     minutes_total = int(seconds // 60)
     if minutes_total < 1:
         return texts("digest-duration-instant")
     days, rest = divmod(minutes_total, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    if days:
-        if hours:
-            return texts("digest-duration-days", days=format_int(days), hours=str(hours))
-        return texts("digest-duration-days-only", days=format_int(days))
-    if hours:
-        if minutes:
-            return texts("digest-duration-hours", hours=str(hours), minutes=str(minutes))
-        return texts("digest-duration-hours-only", hours=str(hours))
-    return texts("digest-duration-minutes", minutes=str(minutes))
+    parts = (
+        [(days, "duration-day"), (hours, "duration-hour")]
+        if days
+        else [
+            (hours, "duration-hour"),
+            (minutes, "duration-minute"),
+        ]
+    )
+    return " ".join(
+        units.format_unit(value, unit, length="long", locale=texts.locale) for value, unit in parts if value
+    )
 
 
 def format_period(texts: Texts, period: Period) -> str:

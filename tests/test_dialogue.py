@@ -121,7 +121,7 @@ async def test_whole_dialogue_with_everything_skipped(alice: ResidentChat, db: D
     await consent(alice)
     await fill_until_review(alice)
     assert "Место: не указано" in alice.last_text
-    assert "Фото: 0" in alice.last_text
+    assert "Фото: нет" in alice.last_text
     assert "Телефон: не указан" in alice.last_text
     await alice.click("Отправить")
     [appeal] = await appeals_in(db)

@@ -107,7 +107,7 @@ async def test_typed_back_and_cancel_on_a_reply_keyboard_step(alice: ResidentCha
 async def test_description_mistakes_get_an_explanation_and_the_same_question(alice: ResidentChat) -> None:
     await go_to(alice, "description")
     await alice.send("Яма")
-    assert "Описание слишком короткое: 3 из минимальных 10 символов" in alice.last_text
+    assert "Описание слишком короткое: 3 символа, а нужно не меньше 10." in alice.last_text
     assert QUESTIONS["description"] in alice.last_text
     await alice.send("   ")
     assert "сообщение пустое" in alice.last_text
@@ -432,3 +432,53 @@ async def test_the_description_sent_twice_is_not_taken_for_the_address(
         dialogue = (await session.scalars(select(Dialogue))).one()
     assert dialogue.state == "place"
     assert "address" not in dialogue.data
+
+
+async def test_back_from_changing_the_photos_keeps_them(alice: ResidentChat, db: Database) -> None:
+    await go_to(alice, "photos")
+    await alice.send_photo("p1")
+    await alice.send_photo("p2")
+    await alice.click("Готово")
+    await alice.send("+7 900 123-45-67")
+    assert "Фото: 2" in alice.last_text
+    await alice.click("Изменить")
+    await alice.click("Фото")
+    assert "Сейчас прикреплены 2 фотографии. Пришлите новые — они заменят прежние" in alice.last_text
+    await alice.click("Назад")
+    assert QUESTIONS["review"] in alice.last_text and "Фото: 2" in alice.last_text
+
+    # Changing them for real: the first new photo replaces the old ones.
+    await alice.click("Изменить")
+    await alice.click("Фото")
+    await alice.send_photo("new")
+    await alice.click("Готово")
+    assert "Фото: 1" in alice.last_text
+    await alice.click("Отправить")
+    (appeal,) = await appeals_in(db)
+    async with db.read() as session:
+        photos = (await session.scalars(select(Attachment).where(Attachment.appeal_id == appeal.id))).all()
+    assert [p.unique_id for p in photos] == ["new"]
+
+
+async def test_back_at_the_first_step_keeps_a_described_draft(alice: ResidentChat, db: Database) -> None:
+    await go_to(alice, "place")
+    for step in ("description", "municipality", "topic"):
+        await alice.click("Назад")
+        assert QUESTIONS[step] in alice.last_text
+    await alice.click("Назад")
+    assert "Это первый шаг: назад идти некуда. Черновик сохранён" in alice.last_text
+    assert QUESTIONS["topic"] in alice.last_text
+    await alice.click("Дороги")
+    await alice.click("Тамбов")
+    assert QUESTIONS["description"] in alice.last_text
+    await alice.click("Отмена")
+    assert await appeals_in(db) == []
+
+
+async def test_short_and_wordless_descriptions_are_named_plainly(alice: ResidentChat) -> None:
+    await go_to(alice, "description")
+    await alice.send("Яма")
+    assert "Описание слишком короткое: 3 символа, а нужно не меньше 10." in alice.last_text
+    await alice.send("!!!!!!!!!!!!")
+    assert "знаки и смайлики без слов" in alice.last_text
+    assert "одни смайлики" not in alice.last_text

@@ -87,7 +87,8 @@ async def test_the_weeks_digest_reads_like_the_centres_posts(ctx: Context) -> No
         "4. Экология и отходы — 1 (ранее не было)",
         "",
         # 5 of 7 answered; 2 h, 4 h, 1 h, 30 min, 10 h: median 2 h, mean 3 h 30 min
-        "Первый ответ получили 71 % обращений. Время первого ответа: медиана — 2 ч, в среднем — 3 ч 30 мин.",
+        "Первый ответ получили 71 % обращений. "
+        "Время первого ответа: медиана — 2 часа, в среднем — 3 часа 30 минут.",
         "Решено: 29 % обращений.",
         # first response: 1 of 3 decided on time; the answer: 2 of 3
         "В срок: первый ответ — 33 %, ответ по существу — 67 % "
@@ -127,13 +128,13 @@ async def test_agency_rankings_name_the_three_fastest_and_the_three_slowest(ctx:
     start = text.index("Быстрее всех отвечают")
     assert text[start:] == [
         "Быстрее всех отвечают",
-        "1. Министерство транспорта и дорожного хозяйства области — медиана 1 ч, ответ на 100 %",
-        "2. Управление ЖКХ и государственная жилищная инспекция — медиана 2 ч, ответ на 100 %",
-        "3. Министерство здравоохранения области — медиана 3 ч, ответ на 100 %",
+        "1. Министерство транспорта и дорожного хозяйства области — медиана 1 час, ответ на 100 %",
+        "2. Управление ЖКХ и государственная жилищная инспекция — медиана 2 часа, ответ на 100 %",
+        "3. Министерство здравоохранения области — медиана 3 часа, ответ на 100 %",
         "Дольше всех отвечают",
         "1. Управление по охране окружающей среды и природопользованию — ни одного ответа на 5 обращений",
-        "2. Министерство социальной защиты и семейной политики — медиана 5 ч 30 мин, ответ на 80 %",
-        "3. Министерство образования и науки области — медиана 4 ч, ответ на 100 %",
+        "2. Министерство социальной защиты и семейной политики — медиана 5 часов 30 минут, ответ на 80 %",
+        "3. Министерство образования и науки области — медиана 4 часа, ответ на 100 %",
         "В рейтинге ведомства, получившие не меньше 5 обращений.",
     ]
     # The roads office answered its 4 appeals in a minute, but 4 is too few to rank.
@@ -167,13 +168,15 @@ async def test_names_from_the_catalogue_are_escaped(db: Database, clock: FrozenC
 
 
 def test_numbers_durations_and_plurals_in_russian(texts: Texts) -> None:
-    assert format_int(1169) == "1\u202f169"
-    assert format_int(1234567) == "1\u202f234\u202f567"
-    assert format_duration(texts, 3 * 3600 + 20 * 60 + 59) == "3 ч 20 мин"
-    assert format_duration(texts, 2 * 3600) == "2 ч"
-    assert format_duration(texts, 45 * 60) == "45 мин"
+    assert format_int(1169) == "1\xa0169"
+    assert format_int(1234567) == "1\xa0234\xa0567"
+    assert format_duration(texts, 3 * 3600 + 20 * 60 + 59) == "3 часа 20 минут"
+    assert format_duration(texts, 2 * 3600) == "2 часа"
+    assert format_duration(texts, 45 * 60) == "45 минут"
     assert format_duration(texts, 20) == "меньше минуты"
-    assert format_duration(texts, 2 * 86400 + 4 * 3600 + 59) == "2 дн 4 ч"
+    assert format_duration(texts, 2 * 86400 + 4 * 3600 + 59) == "2 дня 4 часа"
+    assert format_duration(texts, 86400 + 6 * 3600) == "1 день 6 часов"
+    assert format_duration(texts, 5 * 86400 + 21 * 3600 + 59 * 60) == "5 дней 21 час"
 
     def main_topic(count: int) -> str:
         return texts("digest-main-topic", title="Дороги", count=count, count_text=format_int(count))
@@ -181,7 +184,7 @@ def test_numbers_durations_and_plurals_in_russian(texts: Texts) -> None:
     assert main_topic(1) == "Главная тема — <b>«Дороги»</b>: 1 обращение."
     assert main_topic(21) == "Главная тема — <b>«Дороги»</b>: 21 обращение."
     assert main_topic(3) == "Главная тема — <b>«Дороги»</b>: 3 обращения."
-    assert main_topic(1169) == "Главная тема — <b>«Дороги»</b>: 1\u202f169 обращений."
+    assert main_topic(1169) == "Главная тема — <b>«Дороги»</b>: 1\xa0169 обращений."
 
 
 def test_the_caption_limit_counts_what_telegram_counts() -> None:

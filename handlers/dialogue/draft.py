@@ -67,6 +67,9 @@ class Memory(BaseModel):
     draft: Draft = Field(default_factory=Draft)
     editing: bool = False
     """A field is being changed from the review: finishing it returns to the review."""
+    replacing_photos: bool = False
+    """The photos are being changed from the review: the first new one replaces them all,
+    «Назад» keeps them as they were."""
     page: int = 0
     """The page of the current step's list of choices."""
     resume: str | None = None

@@ -202,6 +202,13 @@ class ResidentDialogue:
                 self.flow[index].when_skipped(turn)
             index += direction
         if index < 0:
+            if turn.draft.description:
+                # «Назад» at the first step would drop what the resident wrote: only
+                # «Отмена», pressed on purpose, does that.
+                self.go(turn, self.flow[0].name)
+                turn.say(Reply(self.ctx.texts("resident-back-at-first")))
+                self.ask(turn)
+                return
             self.cancel(turn)
             return
         self.go(turn, self.flow[min(index, len(self.flow) - 1)].name)
@@ -210,7 +217,7 @@ class ResidentDialogue:
     def advance(self, turn: Turn) -> None:
         """The current step is answered: the next one, or the review when changing a field."""
         if turn.memory.editing:
-            turn.memory.editing = False
+            turn.memory.editing = turn.memory.replacing_photos = False
             self.enter(turn, len(self.flow) - 1)
             return
         self.enter(turn, self._index(turn) + 1)
@@ -218,7 +225,7 @@ class ResidentDialogue:
     def back(self, turn: Turn) -> None:
         step = self.step(turn)
         if turn.memory.editing or step.back_to is not None:
-            turn.memory.editing = False
+            turn.memory.editing = turn.memory.replacing_photos = False
             self.go(turn, step.back_to or self.flow[-1].name)
             self.ask(turn)
             return

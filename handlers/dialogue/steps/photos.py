@@ -26,9 +26,10 @@ class Photos(Step):
         return ((first,), turn.nav_row())
 
     def reopen(self, turn: Turn) -> None:
+        # Nothing is dropped yet: «Назад» must leave the photos as they were.
         if turn.draft.photos:
-            turn.draft.photos = []
-            turn.say(Reply(turn.t("resident-edit-photos-cleared")))
+            turn.memory.replacing_photos = True
+            turn.say(Reply(turn.t("resident-edit-photos-kept", count=len(turn.draft.photos))))
 
     async def on_button(self, turn: Turn, action: str, arg: str) -> bool:
         if action != "nav" or arg not in (Nav.SKIP, Nav.DONE):
@@ -46,6 +47,9 @@ class Photos(Step):
         if any(m.kind is not MediaKind.PHOTO for m in event.media):
             turn.refuse(self.refusal)
             return True
+        if turn.memory.replacing_photos:
+            turn.memory.replacing_photos = False
+            turn.draft.photos = []
         limit = turn.ctx.catalogue.limits.photos_per_appeal
         photos = turn.draft.photos
         known = {p.key for p in photos}

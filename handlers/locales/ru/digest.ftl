@@ -65,11 +65,6 @@ digest-agencies-note = <i>В рейтинге ведомства, получив
 }.</i>
 
 digest-duration-instant = меньше минуты
-digest-duration-minutes = { $minutes } мин
-digest-duration-hours = { $hours } ч { $minutes } мин
-digest-duration-hours-only = { $hours } ч
-digest-duration-days = { $days } дн { $hours } ч
-digest-duration-days-only = { $days } дн
 
 digest-period-day = за { $day } { $month }
 digest-period-same-month = с { $first } по { $last } { $month }

@@ -70,10 +70,11 @@ resident-ask-municipality = Выберите муниципалитет, к ко
 resident-ask-municipality-page = Выберите муниципалитет, к которому относится проблема (страница { $page } из { $pages }).
 resident-ask-description =
     Опишите проблему своими словами: что случилось и где. От { $min } до { $max } символов.
-resident-description-too-short = Описание слишком короткое: { $length } из минимальных { $min } { $min ->
-        [one] символа
+resident-description-too-short = Описание слишком короткое: { $length } { $length ->
+        [one] символ
+        [few] символа
         *[other] символов
-    }. Пожалуйста, расскажите чуть подробнее.
+    }, а нужно не меньше { $min }. Пожалуйста, расскажите чуть подробнее.
 resident-description-too-long = Описание слишком длинное: { $length } символов при допустимых { $max }. Пожалуйста, сократите его.
 resident-description-empty = Похоже, сообщение пустое. Пожалуйста, опишите проблему текстом.
 resident-ask-place =
@@ -130,7 +131,10 @@ resident-review-description = Описание: { $description }
 resident-review-address = Адрес: { $address }
 resident-review-location = Место: геолокация ({ $latitude }, { $longitude })
 resident-review-no-place = Место: не указано
-resident-review-photos = Фото: { $count }
+resident-review-photos = Фото: { $count ->
+        [0] нет
+        *[other] { $count }
+    }
 resident-review-phone = Телефон: { $phone }
 resident-review-no-phone = Телефон: не указан
 resident-btn-send = Отправить
@@ -143,7 +147,12 @@ resident-edit-description = Описание
 resident-edit-place = Место
 resident-edit-photos = Фото
 resident-edit-phone = Телефон
-resident-edit-photos-cleared = Прежние фото убраны: пришлите новые.
+resident-edit-photos-kept = Сейчас { $count ->
+        [one] прикреплена { $count } фотография
+        [few] прикреплены { $count } фотографии
+        *[other] прикреплено { $count } фотографий
+    }. Пришлите новые — они заменят прежние; «Назад» оставит всё как было.
+resident-back-at-first = Это первый шаг: назад идти некуда. Черновик сохранён; чтобы отменить обращение целиком, нажмите «Отмена».
 
 ## Submitted
 

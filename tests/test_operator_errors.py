@@ -153,7 +153,7 @@ def test_an_unreachable_postgresql_server_is_one_line(
 
 def test_a_broken_catalogue_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     catalogue = tmp_path / "catalogue.toml"
-    catalogue.write_text(EXAMPLE_PATH.read_text(encoding="utf-8").replace('"roads"', '"raods"', 1))
+    catalogue.write_text(EXAMPLE_PATH.read_text(encoding="utf-8").replace('id = "roads"', 'id = "raods"', 1))
     settings = env_file(
         tmp_path, f"CATALOGUE_PATH={catalogue}", f"DATABASE_URL=sqlite+aiosqlite:///{tmp_path}/a.db"
     )

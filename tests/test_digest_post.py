@@ -89,7 +89,12 @@ async def test_with_no_bot_running_the_command_posts_it_once(
 
     out = io.StringIO()
     again = await digest_cli(
-        ctx, "2026-W47", None, True, out, deliver=lambda queued: deliver(settings, ctx, queued, out)
+        ctx,
+        "2026-W47",
+        tmp_path / "again.png",
+        True,
+        out,
+        deliver=lambda queued: deliver(settings, ctx, queued, out),
     )
     assert again == 0
     assert f"telegram:{CHANNEL_ID}: already posted before, not again" in out.getvalue()

@@ -183,7 +183,7 @@ async def run_appeals(tmp_path: Path, *lines: str) -> tuple[int, str, str]:
         env=env,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), 60)
+        out, err = await asyncio.wait_for(process.communicate(), 120)  # a loaded machine starts slowly
     except TimeoutError:
         process.kill()
         await process.wait()

@@ -24,7 +24,10 @@ from bot.config import ConfigurationError, Settings
 from bot.logging import configure_logging
 from bot.media import MediaRegistry
 from bot.ratelimit import TELEGRAM_LIMITS, VK_LIMITS, Limits, RateLimiter
+from bot.runtime import Runtime
 from bot.sender import OutboxSender
+from bot.supervision import Supervisor
+from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.polling import TelegramPolling
 from bot.telegram.transport import TelegramTransport, check_token, make_bot
 from bot.telegram.webhook import TelegramWebhook, check_secret
@@ -49,7 +52,8 @@ JobRegistration = Callable[[AsyncIOScheduler, Context, Callable[[], None]], None
 
 
 class Channel(Protocol):
-    """A way updates come in (Telegram polling, VK long poll): started and stopped by the app."""
+    """A way updates come in (Telegram polling or webhook, VK long poll): each owns a
+    ``bot.runtime.Runtime`` and is started and stopped by the app."""
 
     async def start(self) -> None: ...
 
@@ -65,8 +69,12 @@ class App:
     channels: list[Channel] = field(default_factory=list)
     media: MediaRegistry = field(default_factory=MediaRegistry)
     sender: OutboxSender | None = None
+    sender_task: asyncio.Task[None] | None = None
     scheduler: AsyncIOScheduler | None = None
     telegram: TelegramPolling | TelegramWebhook | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    """Keeps every loop alive and logs the health line; ``supervisor.fatal`` is set when a
+    loop cannot be kept alive (``appeals run`` then exits non-zero)."""
 
     def notify(self) -> None:
         """Something may have been queued in the outbox: wake the sender."""
@@ -125,7 +133,13 @@ async def open_app(
             reports=DigestReports(),
             retention=settings.retention(),
         )
-        app = App(settings=settings, ctx=ctx, core=Core(ctx))
+        app = App(
+            settings=settings,
+            ctx=ctx,
+            core=Core(ctx),
+            supervisor=Supervisor(health_interval=settings.health_interval),
+        )
+        stack.push_async_callback(app.supervisor.stop)
         http = aiohttp.ClientSession()
         stack.push_async_callback(http.close)
 
@@ -133,9 +147,17 @@ async def open_app(
         await _add_vk(app)
 
         if run_sender and app.transports:
-            app.sender = OutboxSender(db, app.transports, ctx, concurrency=settings.outbox_concurrency)
-            sender_task = asyncio.create_task(app.sender.run(), name="outbox-sender")
-            stack.push_async_callback(_stop_sender, app.sender, sender_task)
+            sender = app.sender = OutboxSender(
+                db, app.transports, ctx, concurrency=settings.outbox_concurrency
+            )
+            sender_task = app.supervisor.spawn(
+                "outbox-sender",
+                sender.run,
+                heartbeat=sender.heartbeat,
+                should_run=lambda: not sender.stopping,
+            )
+            app.sender_task = sender_task
+            stack.push_async_callback(_stop_sender, sender, sender_task)
 
         for channel in app.channels:
             await channel.start()
@@ -148,6 +170,8 @@ async def open_app(
             scheduler.start()
             app.scheduler = scheduler
             stack.callback(scheduler.shutdown, wait=False)
+
+        app.supervisor.start_health()
 
         log.info(
             "app started",
@@ -170,32 +194,31 @@ async def _add_telegram(app: App, stack: AsyncExitStack, http: aiohttp.ClientSes
     transport = TelegramTransport(bot, RateLimiter(limits), http, media=app.media)
     app.media.register(Platform.TELEGRAM, transport.fetch)
     app.transports[Platform.TELEGRAM] = transport
+    runtime = Runtime(
+        TelegramAdapter(bot),
+        app.core,
+        app.ctx,
+        callbacks=transport,
+        on_committed=app.notify,
+        max_starts=app.settings.update_max_starts,
+        concurrency=app.settings.update_concurrency,
+        supervisor=app.supervisor,
+    )
     if settings.mode == "webhook":
         assert settings.webhook_url is not None and settings.webhook_secret is not None
         app.telegram = TelegramWebhook(
             bot,
-            transport,
-            app.core,
-            app.ctx,
+            runtime,
             url=settings.webhook_url,
             secret=settings.webhook_secret.get_secret_value(),
             host=settings.webhook_host,
             port=settings.webhook_port,
             path=settings.webhook_path,
-            concurrency=min(app.settings.update_concurrency, 8),
-            on_handled=app.notify,
         )
-        app.channels.append(app.telegram)
-        return
-    app.telegram = TelegramPolling(
-        bot,
-        transport,
-        app.core,
-        app.ctx,
-        poll_timeout=settings.poll_timeout,
-        concurrency=app.settings.update_concurrency,
-        on_handled=app.notify,
-    )
+    else:
+        app.telegram = TelegramPolling(
+            bot, http, runtime, poll_timeout=settings.poll_timeout, supervisor=app.supervisor
+        )
     app.channels.append(app.telegram)
 
 
@@ -225,7 +248,9 @@ async def _add_vk(app: App) -> None:
         app.ctx.db,
         media=app.media,
         limiter=RateLimiter(VK_LIMITS),
-        on_handled=app.notify,
+        on_committed=app.notify,
+        max_starts=app.settings.update_max_starts,
+        supervisor=app.supervisor,
     )
     app.transports[Platform.VK] = runner.transport
     app.channels.append(runner)

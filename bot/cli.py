@@ -30,6 +30,8 @@ from storage.migrate import DatabaseUnavailable, upgrade
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+"""A loop of the running bot could not be kept alive: a process supervisor should restart it."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,9 +163,16 @@ async def run(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, on_signal)
     try:
-        async with open_app(settings):
+        async with open_app(settings) as app:
             started = True
-            await stop.wait()
+            stopped = asyncio.create_task(stop.wait())
+            fatal = asyncio.create_task(app.supervisor.fatal.wait())
+            await asyncio.wait({stopped, fatal}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            fatal.cancel()
+            if app.supervisor.fatal.is_set():
+                print(f"stopping: {app.supervisor.fatal_reason}", file=sys.stderr)
+                return EXIT_FAILURE
     except asyncio.CancelledError:
         if not stop.is_set():
             raise

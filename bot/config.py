@@ -177,6 +177,11 @@ class Settings(_Section):
         return RetentionPolicy(
             handled=timedelta(days=self.retention_days), failed=timedelta(days=self.retention_failed_days)
         )
+    update_max_starts: int = Field(default=3, ge=1, le=100)
+    """An update started this many times without finishing is given up (a poison update):
+    the person gets an apology, the admin chats an alert."""
+    health_interval: float = Field(default=300.0, ge=0)
+    """Seconds between health lines in the log (each loop and when it last went round); 0: none."""
 
     @field_validator("database_url")
     @classmethod

@@ -8,8 +8,8 @@ the row's new status, it applies the delivery's effects (``handlers.delivery``):
 * delivered: the row is ``sent`` with its message ids;
 * ``RetryLater`` (429, VK flood control): tried again after ``retry_after``, not counted;
 * ``TransientFailure`` (5xx, dropped connection) or an unexpected error: tried again with
-  exponential backoff and jitter (1 s, 2 s, 4 s ... at most 5 min); after 24 h of failures
-  the row is ``failed`` and the admins are alerted;
+  exponential backoff and jitter (1 s, 2 s, 4 s ... at most 5 min); after 72 h of failures
+  (an outage of a whole day loses nothing) the row is ``failed`` and the admins are alerted;
 * ``PermanentFailure``: ``failed`` at once with the reason.
 
 A row of a platform with no transport stays pending. A process that dies holding leases
@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from bot import fallback
+from bot.supervision import Heartbeat
 from bot.transport import PermanentFailure, RetryLater, TransientFailure, Transport
 from handlers import delivery
 from handlers.context import Context
@@ -83,7 +84,7 @@ class OutboxSender:
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         backoff_jitter: float = 0.2,
-        give_up_after: timedelta = timedelta(hours=24),
+        give_up_after: timedelta = timedelta(hours=72),
         rng: random.Random | None = None,
     ) -> None:
         if concurrency < 1:
@@ -107,6 +108,12 @@ class OutboxSender:
         self._unsendable_logged: set[str] = set()
         self._unsendable_checked_at: float | None = None
         self._stopping = False
+        self.heartbeat = Heartbeat("outbox-sender", expected_every=poll_seconds)
+
+    @property
+    def stopping(self) -> bool:
+        """``stop`` was asked: ``run`` returns once deliveries in flight are recorded."""
+        return self._stopping
 
     # -- public ------------------------------------------------------------------------
 
@@ -159,10 +166,12 @@ class OutboxSender:
         cancelled keep their leases (whether they reached the chat is unknown) and are sent
         again once the leases expire."""
         self._stopping = False
+        await self._release_stale_leases()
         renewer = asyncio.create_task(self._renew_leases())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping:
+                self.heartbeat.beat()
                 self._wake.clear()
                 free = self.concurrency - len(self._tasks)
                 claimed = 0
@@ -197,6 +206,18 @@ class OutboxSender:
                 await self._beat(alive=False)
 
     # -- rounds ------------------------------------------------------------------------
+
+    async def _release_stale_leases(self) -> None:
+        """On SQLite one process owns the database: leases found before this sender's first
+        claim were held by a process that died (killed mid-delivery). Its messages are sent
+        again now instead of when the leases expire. (On PostgreSQL another worker may hold
+        them: they wait for the expiry.)"""
+        if not self.db.is_sqlite or self._tasks:
+            return
+        async with self.db.transaction() as session:
+            released = await outbox.release_all(session)
+        if released:
+            log.info("released %d outbox lease(s) left by a stopped process", released)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -178,6 +178,18 @@ async def release(session: AsyncSession, ids: Sequence[int]) -> None:
     )
 
 
+async def release_all(session: AsyncSession) -> int:
+    """Give up every lease: on SQLite, where one process owns the database, leases found at
+    start were held by a process that is gone. Returns how many rows were released."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.claimed_until.is_not(None))
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _pending_for_update(session: AsyncSession, row_id: int) -> OutboxMessage | None:
     return await session.scalar(
         select(OutboxMessage)

@@ -16,11 +16,11 @@ and the drain lock is an in-process lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -50,7 +50,34 @@ async def store_in_queue(
         await session.execute(
             text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"), {"ns": _STORE, "key": queue}
         )
-    insert = pg_insert if postgres else sqlite_insert
+    return await _insert(session, platform, item, queue, now=now)
+
+
+async def store_many(
+    session: AsyncSession, platform: str, items: Sequence[Incoming], *, now: datetime
+) -> list[tuple[int, Incoming]]:
+    """Store a batch in arrival order, each item at the end of its queue (``person_key``);
+    returns the rows added (a redelivered update is skipped). On PostgreSQL the store lock of
+    every queue in the batch is taken first, in a fixed order."""
+    if not items:
+        return []
+    if _is_postgres(session):
+        for queue in sorted({item.person_key for item in items if item.person_key}):
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"), {"ns": _STORE, "key": queue}
+            )
+    added = []
+    for item in items:
+        row_id = await _insert(session, platform, item, item.person_key, now=now)
+        if row_id is not None:
+            added.append((row_id, item))
+    return added
+
+
+async def _insert(
+    session: AsyncSession, platform: str, item: Incoming, queue: str | None, *, now: datetime
+) -> int | None:
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
     statement = (
         insert(InboxUpdate)
         .values(
@@ -66,6 +93,17 @@ async def store_in_queue(
         .returning(InboxUpdate.id)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def start_attempt(session: AsyncSession, row_id: int) -> None:
+    """Count one more start of a row (committed before the start, so a start that kills the
+    process is counted too)."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.id == row_id)
+        .values(attempts=InboxUpdate.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def next_in_queue(session: AsyncSession, platform: str, queue: str) -> InboxUpdate | None:

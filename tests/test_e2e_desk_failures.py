@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from handlers.events import PersonRef, Platform
 from storage.models import AppealEvent
+from tests.support import desk
 from tests.support.steps import step
 from tests.support.telegram import Telegram, TelegramBot
 from tests.test_e2e_desk import ADMINS, HOUSING, TAMBOV_ROADS, file_appeal, history, stored
@@ -101,12 +103,18 @@ async def test_a_restart_with_a_full_outbox_delivers_every_card_exactly_once(
 ) -> None:
     assert telegram_bot.app is not None and telegram_bot.app.sender is not None
     telegram_bot.app.sender.stop()  # the sender is gone: cards pile up in the outbox
+    assert telegram_bot.app.sender_task is not None
+    await telegram_bot.app.sender_task
     roads = tg.group(TAMBOV_ROADS)
-    numbers = [
-        await _file_without_card(tg, f"Житель {n}", 1100 + n, f"Яма на улице Советской, дом {n}")
-        for n in range(6)
-    ]
-    await telegram_bot.settled()
+    ctx = telegram_bot.app.ctx
+    numbers = []
+    for n in range(6):
+        tg.user(1100 + n, f"Житель {n}")
+        resident = PersonRef(Platform.TELEGRAM, str(1100 + n))
+        appeal_id = await desk.file_appeal(
+            ctx, description=f"Яма на улице Советской, дом {n}", resident=resident
+        )
+        numbers.append((await desk.appeal(ctx, appeal_id)).number)
     assert roads.messages == []
 
     await telegram_bot.restart()

@@ -1,5 +1,5 @@
-"""Bots Long Poll that loses nothing: each batch is stored in the inbox together with the
-new ``ts`` in one transaction before the next request, then handed on in arrival order.
+"""Bots Long Poll that loses nothing: each batch is stored as VK sent it, with the new
+``ts``, in one commit (``Runtime.receive``) before the next request acknowledges it.
 
 ``failed`` answers are handled as VK documents them: 1 (history out of date) continue with
 the ``ts`` given; 2 (key expired) get a new key and keep our ``ts``; 3 (information lost)
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.runtime import Runtime
+from bot.supervision import Heartbeat
 from bot.vk.api import VkApi, VkApiError, VkNetworkError
-from bot.vk.events import person_key, update_key
-from handlers.clock import Clock, SystemClock
-from storage import inbox, kv
-from storage.db import Database
-from storage.models import InboxUpdate
+from storage import kv
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +31,33 @@ class LongPoller:
     def __init__(
         self,
         api: VkApi,
-        db: Database,
+        runtime: Runtime,
         group_id: int,
-        on_stored: Callable[[list[InboxUpdate]], Awaitable[None]],
         *,
         wait: int = 25,
-        clock: Clock | None = None,
         max_backoff: float = 30.0,
     ) -> None:
         self.api = api
-        self.db = db
+        self.runtime = runtime
+        self.db = runtime.ctx.db
         self.group_id = group_id
-        self.on_stored = on_stored
         self.wait = wait
-        self.clock = clock or SystemClock()
         self.max_backoff = max_backoff
+        self.heartbeat = Heartbeat("vk-long-poll", expected_every=wait + 10)
         self._server: str | None = None
         self._key: str | None = None
         self._ts: str | None = None
         self.failures: dict[int, int] = {1: 0, 2: 0, 3: 0}
 
     async def load_ts(self) -> None:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             self._ts = await kv.get_value(session, ts_key(self.group_id))
 
     async def run(self) -> None:
         await self.load_ts()
         backoff = 0.5
         while True:
+            self.heartbeat.beat()
             try:
                 await self.poll_once()
             except (VkApiError, VkNetworkError) as exc:
@@ -76,8 +72,8 @@ class LongPoller:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
 
-    async def poll_once(self) -> list[InboxUpdate]:
-        """One long-poll request; returns the newly stored events (already handed on)."""
+    async def poll_once(self) -> int:
+        """One long-poll request; returns how many new events were stored (and handed on)."""
         if self._server is None or self._key is None:
             info = await self.api.call("groups.getLongPollServer", group_id=self.group_id)
             self._server, self._key = str(info["server"]), str(info["key"])
@@ -88,17 +84,17 @@ class LongPoller:
         failed = answer.get("failed")
         if failed is not None:
             self._on_failed(int(failed), answer)
-            return []
-        updates: list[dict[str, Any]] = [u for u in answer.get("updates") or [] if isinstance(u, dict)]
+            return 0
+        raw = answer.get("updates") or []
+        updates: list[dict[str, Any]] = [u for u in raw if isinstance(u, dict)]
+        if len(updates) < len(raw):
+            log.error(
+                "vk long poll returned %d item(s) that are not events; skipped", len(raw) - len(updates)
+            )
         new_ts = str(answer["ts"])
-        items = [inbox.Incoming(update_key(u), person_key(u), u) for u in updates]
-        async with self.db.transaction() as session:
-            rows = await inbox.store(session, PLATFORM, items, now=self.clock.now())
-            await kv.set_value(session, ts_key(self.group_id), new_ts, now=self.clock.now())
+        stored = await self.runtime.receive(updates, cursor=(ts_key(self.group_id), new_ts))
         self._ts = new_ts
-        if rows:
-            await self.on_stored(rows)
-        return rows
+        return stored
 
     def _on_failed(self, failed: int, answer: dict[str, Any]) -> None:
         self.failures[failed] = self.failures.get(failed, 0) + 1

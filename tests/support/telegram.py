@@ -26,7 +26,8 @@ Fixtures (available to every test module through ``tests/conftest.py``):
   ``webhook=True`` runs Telegram in webhook mode: the fake POSTs updates to the app's
   server on a free local port, with the secret ``WEBHOOK_SECRET``.
   ``await telegram_bot.restart()`` stops the app and starts it again on the same database;
-  ``await telegram_bot.settled()`` waits until every update fed so far is handled;
+  ``await telegram_bot.settled()`` waits until every update fed so far is handled and its
+  replies sent;
   ``await telegram_bot.delivered()`` also until the outbox has nothing pending.
 """
 
@@ -35,13 +36,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from bot.app import DEFAULT_JOBS, App, open_app
 from bot.config import Settings, TelegramSettings
@@ -49,6 +51,7 @@ from bot.ratelimit import TELEGRAM_LIMITS, Limits
 from handlers.catalogue import Catalogue
 from handlers.clock import Clock, FrozenClock, SystemClock
 from handlers.events import Platform
+from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 from tests.fake_telegram import BOT_ID, FakeChat, FakeTelegram, FakeUser, find_inline_button, inline_labels
 
@@ -577,37 +580,71 @@ class TelegramBot:
         return await self.start()
 
     async def settled(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
-        """Wait until every update fed so far is acknowledged and handled (its direct
-        replies sent). Outbox messages may still be on their way."""
+        """Wait until every update fed so far is acknowledged and handled, and every message
+        due now is sent (the replies included: they go through the outbox). Messages waiting
+        for a retry later (by the app's clock) may still be pending."""
         if self.app is None or self.app.telegram is None:
             raise RuntimeError("the bot is not running")
         await self.tg.server.wait_confirmed(timeout)
         await asyncio.wait_for(self.app.telegram.settled(), timeout)
+        await self._outbox_drained(timeout, due_only=True)
 
     async def delivered(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
         """Wait until every update fed so far is handled and the outbox holds nothing
         pending: every queued message sent (its links and reports recorded) or failed."""
         await self.settled(timeout)
+        await self._outbox_drained(timeout, due_only=False)
+
+    async def _outbox_drained(self, timeout: float, *, due_only: bool) -> None:  # noqa: ASYNC109
         if self.app is None:
             raise RuntimeError("the bot is not running")
-        db = self.app.ctx.db
+        await outbox_drained(self.app.ctx.db, self.clock if due_only else None, timeout)
 
-        async def drained() -> None:
-            while True:
-                async with db.read() as session:
-                    pending = await session.scalar(
-                        select(func.count())
-                        .select_from(OutboxMessage)
-                        .where(OutboxMessage.status == OutboxStatus.PENDING.value)
-                    )
-                if not pending:
-                    return
-                await asyncio.sleep(0.02)  # the sender commits without telling us: look again
 
-        try:
-            await asyncio.wait_for(drained(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"the outbox still has pending messages after {timeout}s") from None
+async def outbox_drained(
+    db: Database,
+    clock: Clock | None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    *,
+    platforms: Collection[str] | None = None,
+) -> None:
+    """Wait until the outbox has no pending message (one the sender may send now by
+    ``clock``, when given; to
+    ``platforms``, when given: rows for a platform nobody sends to stay pending)."""
+
+    async def drained() -> None:
+        while True:
+            query = (
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING.value)
+            )
+            if clock is not None:
+                # Due, and not held back by an earlier message to its chat that waits for a
+                # retry later (chats get their messages in order).
+                earlier = aliased(OutboxMessage)
+                query = query.where(
+                    OutboxMessage.next_attempt_at <= clock.now(),
+                    ~exists().where(
+                        earlier.platform == OutboxMessage.platform,
+                        earlier.chat_id == OutboxMessage.chat_id,
+                        earlier.id < OutboxMessage.id,
+                        earlier.status == OutboxStatus.PENDING.value,
+                        earlier.next_attempt_at > clock.now(),
+                    ),
+                )
+            if platforms is not None:
+                query = query.where(OutboxMessage.platform.in_(list(platforms)))
+            async with db.read() as session:
+                pending = await session.scalar(query)
+            if not pending:
+                return
+            await asyncio.sleep(0.02)  # the sender commits without telling us: look again
+
+    try:
+        await asyncio.wait_for(drained(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"the outbox still has pending messages after {timeout}s") from None
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,10 +14,14 @@ from pydantic import SecretStr
 from bot.config import Settings, VkSettings
 from bot.media import MediaRegistry
 from bot.ratelimit import VK_LIMITS, RateLimiter
+from bot.sender import OutboxSender
 from bot.vk.api import VkApi
 from bot.vk.runner import VkRunner
 from bot.vk.transport import VkTransport
+from handlers.clock import SystemClock
+from handlers.events import Platform
 from tests.fake_vk import GROUP_ID, TOKEN, FakeVk, Message
+from tests.support.telegram import outbox_drained
 
 
 def vk_settings(
@@ -45,11 +50,14 @@ def vk_transport(
 class VkBot:
     vk: FakeVk
     runner: VkRunner
+    sender: OutboxSender
 
     async def settle(self) -> None:
-        """Wait until everything VK delivered so far has been handled and answered."""
+        """Wait until everything VK delivered so far has been handled and answered (the
+        replies sent: they go through the outbox, whose sender keeps real time)."""
         await self.vk.wait_until(self.vk.caught_up)
         await self.runner.idle()
+        await outbox_drained(self.runner.db, None, platforms=["vk"])
 
 
 @asynccontextmanager
@@ -65,13 +73,24 @@ async def running_vk_bot(
 ) -> AsyncIterator[VkBot]:
     transport = transport or vk_transport(vk)
     settings = vk_settings(vk, tmp_path, db.url, group_id=group_id)
-    runner = VkRunner(settings, core, db, transport, retry_base=0.02, **kwargs)
+    # The sender keeps real time (a rate limit's wait, a retry's backoff pass), whatever clock
+    # the core is given.
+    sending_ctx = dataclasses.replace(core.ctx, clock=SystemClock())
+    sender = OutboxSender(db, {Platform.VK: transport}, sending_ctx, backoff_base=0.02, backoff_jitter=0.0)
+    runner = VkRunner(settings, core, db, transport, retry_base=0.02, on_committed=sender.notify, **kwargs)
+    sending = asyncio.create_task(sender.run())
     await runner.start()
     try:
         await vk.wait_until(vk.polling)
-        yield VkBot(vk, runner)
+        yield VkBot(vk, runner, sender)
     finally:
         await runner.stop()
+        sender.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(sending), 2.0)
+        except TimeoutError:  # a delivery that never ends (a test's stalled transport)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
         await transport.api.close()
 
 

@@ -27,8 +27,9 @@ The simulated people behave like patient people, not like a protocol:
 At the end the bot runs for good and the test waits until the fake server stops receiving
 calls; then it proves that every appeal a resident was told is submitted («№ …») exists
 exactly once and is theirs, that no resident has two appeals, that every card reached its
-agency chat (copies counted: Telegram has no idempotency, so a kill between a send and its
-record may repeat a message), that every staff reply reached its resident, and that every
+agency chat and every staff reply its resident, and that any second copy of one is explained
+by a kill right after the first reached Telegram (Telegram has no idempotency: a kill between
+a send and its record repeats that message, and only that), and that every
 paused resident continues at their step. It prints the number of kills survived.
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import re
@@ -155,6 +157,8 @@ class BotProcess:
         """The forked bot running now, if the first process is gone."""
         self.starts = 0
         self.kills = 0
+        self.kill_times: list[float] = []
+        """When each SIGKILL was sent (``time.monotonic()``, the fake server's clock too)."""
         self.startup_times: list[float] = []
 
     async def start(self) -> None:
@@ -207,6 +211,7 @@ class BotProcess:
 
     async def kill(self) -> None:
         """SIGKILL the running bot and wait until it is gone."""
+        self.kill_times.append(time.monotonic())
         if self.child is None:
             assert self.first is not None
             assert self.first.returncode is None, f"the bot died on its own:\n{self.tail()}"
@@ -413,6 +418,25 @@ async def _staff_answer_cards(tg: Telegram, groups: list[Group], answered: set[s
                 await group.reply(card, _answer_text(number), from_user=inspector)
 
 
+KILL_WINDOW = 1.0
+"""A kill this soon after a message reached Telegram may have kept the bot from recording it."""
+
+
+def _unexplained_copies(tg: Telegram, chat_id: int, marker: str, bot: BotProcess) -> list[float]:
+    """Times of copies of a message (``marker`` in its text) sent again to ``chat_id`` with no
+    kill between the previous copy and it, within ``KILL_WINDOW`` of the previous one."""
+    sent = sorted(
+        call.at
+        for call in tg.server.calls_of("sendMessage")
+        if call.chat_id == chat_id and call.status == 200 and marker in str(call.params.get("text", ""))
+    )
+    return [
+        again
+        for first, again in itertools.pairwise(sent)
+        if not any(first <= kill <= min(again, first + KILL_WINDOW) for kill in bot.kill_times)
+    ]
+
+
 async def _kill_loop(bot: BotProcess, rng: random.Random) -> None:
     for _ in range(KILLS):
         await asyncio.sleep(rng.uniform(*KILL_AFTER))  # a random moment in this process's life
@@ -528,6 +552,11 @@ async def test_the_bot_survives_kills_mid_dialogue(
         chat_id = resident.route[2]
         assert number in [n for n, _card in _cards(tg.group(chat_id))], f"card {number} missing"
     card_duplicates = sum(count - 1 for count in copies.values())
+    # Telegram has no idempotency: a message sent again is one whose delivery a kill cut
+    # between Telegram's answer and its record. Every copy must be explained so.
+    for number, resident in filed.items():
+        unexplained = _unexplained_copies(tg, resident.route[2], f"Обращение № {number}", bot_process)
+        assert not unexplained, f"card {number} sent again with no kill to explain it: {unexplained}"
 
     # Every staff reply reached its resident.
     reply_copies = {
@@ -535,6 +564,9 @@ async def test_the_bot_survives_kills_mid_dialogue(
     }
     assert all(count >= 1 for count in reply_copies.values()), reply_copies
     reply_duplicates = sum(count - 1 for count in reply_copies.values())
+    for number, resident in filed.items():
+        unexplained = _unexplained_copies(tg, resident.person.id, _answer_text(number), bot_process)
+        assert not unexplained, f"staff reply {number} sent again with no kill to explain it: {unexplained}"
 
     # The paused residents come back after the storm and continue where they were.
     for resident in paused:

@@ -107,9 +107,10 @@ class TelegramPolling:
                 updates = await self.get_updates(offset)
                 if updates:
                     ids = [u["update_id"] for u in updates if _has_id(u)]
-                    offset = max(ids) + 1 if ids else offset
-                    cursor = None if offset is None else (OFFSET_KEY, str(offset))
+                    following = max(ids) + 1 if ids else offset
+                    cursor = None if following is None else (OFFSET_KEY, str(following))
                     await self.runtime.receive(updates, cursor=cursor)
+                    offset = following  # acknowledged by the next call, only once stored
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -27,6 +27,7 @@ from storage import kv
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
 from tests.fake_vk import GROUP_ID, FakeVk
+from tests.support.steps import step
 from tests.support.telegram import Person, Telegram, TelegramBot
 from tests.support.vk import running_vk_bot
 from tests.test_vk_polling import ANNA, echo_core, shown
@@ -144,12 +145,12 @@ async def test_an_answer_committed_but_not_sent_is_sent_after_a_restart_once(
 
 STEPS: list[tuple[Callable[[Person], Awaitable[Any]], str]] = [
     (lambda p: p.send("/start"), "согласие"),
-    (lambda p: p.click("Согласен"), "Шаг 1"),
-    (lambda p: p.click("Дороги"), "Шаг 2"),
-    (lambda p: p.click("Тамбов"), "Шаг 3"),
-    (lambda p: p.send("Провал асфальта у дома 5 по улице Советской"), "Шаг 4"),
-    (lambda p: p.click("Пропустить"), "Шаг 5"),
-    (lambda p: p.click("Пропустить"), "Шаг 6"),
+    (lambda p: p.click("Согласен"), step("topic")),
+    (lambda p: p.click("Дороги"), step("municipality")),
+    (lambda p: p.click("Тамбов"), step("description")),
+    (lambda p: p.send("Провал асфальта у дома 5 по улице Советской"), step("place")),
+    (lambda p: p.click("Пропустить"), step("photos")),
+    (lambda p: p.click("Пропустить"), step("phone")),
     (lambda p: p.click("Пропустить"), "Проверьте обращение"),
     (lambda p: p.click("Отправить"), "принято"),
 ]

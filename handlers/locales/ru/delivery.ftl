@@ -16,6 +16,7 @@ delivery-reason =
 delivery-purpose =
     { $purpose ->
         [card] карточка обращения
+        [reply] ответ бота на сообщение в чате
         [card_edit] обновление карточки обращения
         [prompt] подсказка сотруднику
         [answer] ответ жителю

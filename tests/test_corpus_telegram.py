@@ -39,24 +39,6 @@ DIGEST = -1001000000099
 SHAPES = names("telegram")
 PLACES = ("private", "agency", "channel")
 
-RESERIALISED = (
-    "the pipeline re-serialises the update with aiogram's model_dump, which cannot dump "
-    "link_preview_options' Default values; the runtime stores the raw JSON instead"
-)
-BATCH = (
-    "getUpdates is parsed as one batch by aiogram's models, which refuse a shape of an older "
-    "Bot API server; the runtime parses each update on its own"
-)
-RUNTIME_FIXES = {
-    "text_link_preview_off": RESERIALISED,
-    "text_link_preview_url": RESERIALISED,
-    "edited_link_preview_off": RESERIALISED,
-    "reply_external": RESERIALISED,
-    "my_chat_member_promoted_older_server": BATCH,
-    "poll_from_older_server": BATCH,
-}
-"""Shapes that fail only because of how updates are received today (issue #12's runtime)."""
-
 
 @dataclass
 class World:
@@ -191,18 +173,15 @@ INLINE_BUTTON = "callback_inline_message"
 FAILURE = "что-то пошло не так"
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=RUNTIME_FIXES[name]))
-        if name in RUNTIME_FIXES
-        else name
-        for name in SHAPES
-    ],
-)
+UNREADABLE = frozenset({"my_chat_member_promoted_older_server", "poll_from_older_server"})
+"""Shapes aiogram's model refuses (from another Bot API server's version): each is stored,
+logged by its kind, marked failed and skipped alone; the next update is handled as usual."""
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 async def test_a_real_update(shape: str, world: World, caplog: pytest.LogCaptureFixture) -> None:
     w = world
-    if w.broken:  # the last shape killed polling (a known failure): start again without it
+    if w.broken:  # the last shape failed half-way: start again without it
         w.tg.server.drop_pending()
         await w.bot.restart()
         w.broken = False
@@ -227,19 +206,24 @@ async def _replay(w: World, shape: str, place: str, caplog: pytest.LogCaptureFix
     update = place_telegram(load("telegram", shape), w.place(place))
     w.tg.server.feed(update, unrequested=True)
     w.broken = True
-    await w.bot.settled(1.0 if shape in RUNTIME_FIXES else 5.0)  # known failures: fail fast
+    await w.bot.settled()
     w.broken = False
     await w.bot.delivered()
 
     tracebacks = [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    assert not tracebacks, f"{place}: logged {tracebacks}"
+    if shape in UNREADABLE:
+        kind = next(key for key in update if key != "update_id")
+        assert tracebacks == [f"telegram: a {kind} update cannot be read; skipped"], place
+        caplog.clear()
+    else:
+        assert not tracebacks, f"{place}: logged {tracebacks}"
     query = update.get("callback_query")
     if query is not None:
         assert query["id"] in w.tg.server.callback_answers, f"{place}: the button press was answered"
     heard = {view.chat_id: view.unread() for view in w.views() if view.unread()}
     for messages in heard.values():
         assert not any(FAILURE in m.text for m in messages), f"{place}: {heard}"
-    expected = _expected(shape, place)
+    expected = {} if shape in UNREADABLE else _expected(shape, place)
     assert set(heard) == set(expected), f"{place}: {heard}"
     for chat, contains in expected.items():
         assert contains in heard[chat][-1].text, f"{place}: {heard[chat]}"

@@ -83,7 +83,6 @@ class TelegramWebhook:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         log.info("webhook listening", extra={"host": self.host, "port": self.port, "path": self.path})
-        await self.handler.identify()
         await self._set_webhook()
 
     async def stop(self, *, grace: float = 10.0) -> None:

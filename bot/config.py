@@ -177,6 +177,7 @@ class Settings(_Section):
         return RetentionPolicy(
             handled=timedelta(days=self.retention_days), failed=timedelta(days=self.retention_failed_days)
         )
+
     update_max_starts: int = Field(default=3, ge=1, le=100)
     """An update started this many times without finishing is given up (a poison update):
     the person gets an apology, the admin chats an alert."""

@@ -6,6 +6,7 @@ agency.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.periods import Period
 from handlers.catalogue import Catalogue
+from storage import moderation as moderation_stats
 from storage import stats
 
 TOP_TOPICS = 5
@@ -77,6 +79,10 @@ class DigestFigures:
     declined: int
     declined_before: int
     """Turned away by the centre's moderators (``[moderation]``)."""
+    reviewed: int
+    """Agency answers the centre decided on (``review_answers``)."""
+    review_median_s: float | None
+    """How long those answers waited for the decision: apart from the agencies' times."""
     answered: int
     solved: int
     mean_response_s: float | None
@@ -126,6 +132,7 @@ async def build_figures(
     on_time_per_day = await stats.first_on_time_by_day(session, period.day_boundaries(), now)
     quality = await stats.quality(session, period.start, period.end, now)
     overdue = await stats.open_overdue(session, now)
+    reviews = await moderation_stats.review_seconds(session, period.start, period.end)
 
     return DigestFigures(
         period=period,
@@ -151,6 +158,8 @@ async def build_figures(
         min_appeals_for_ranking=catalogue.digest.min_appeals_for_ranking,
         quality=quality,
         open_overdue=overdue,
+        reviewed=len(reviews),
+        review_median_s=statistics.median(reviews) if reviews else None,
     )
 
 

@@ -178,6 +178,15 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
     else:
         answers.append(texts("digest-answers-none"))
     answers.append(texts("digest-solved", share=str(percent(figures.solved, figures.received))))
+    if figures.reviewed and figures.review_median_s is not None:
+        answers.append(
+            texts(
+                "digest-review",
+                count=figures.reviewed,
+                count_text=format_int(figures.reviewed),
+                median=format_duration(texts, figures.review_median_s),
+            )
+        )
     answers.extend(_quality_lines(texts, figures))
     blocks.append(answers)
 

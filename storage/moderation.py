@@ -80,3 +80,26 @@ async def recent_appeals(
     if agency_id is not None:
         stmt = stmt.where(Appeal.agency_id == agency_id)
     return (await session.scalars(stmt)).all()
+
+
+REVIEW_STARTS = ("answer_review", "solution_review")
+REVIEW_ENDS = ("answer_approved", "answer_returned")
+
+
+async def review_seconds(session: AsyncSession, start: datetime, end: datetime) -> list[float]:
+    """How long each answer sent for review in ``[start, end)`` waited for the centre's
+    decision (answers still waiting are left out)."""
+    stmt = (
+        select(AppealEvent.appeal_id, AppealEvent.kind, AppealEvent.at)
+        .where(AppealEvent.kind.in_(REVIEW_STARTS + REVIEW_ENDS), AppealEvent.at >= start)
+        .order_by(AppealEvent.appeal_id, AppealEvent.id)
+    )
+    waits: list[float] = []
+    opened: dict[int, datetime] = {}
+    for appeal_id, kind, at in (await session.execute(stmt)).all():
+        if kind in REVIEW_STARTS:
+            if at < end:
+                opened[appeal_id] = at
+        elif appeal_id in opened:
+            waits.append((at - opened.pop(appeal_id)).total_seconds())
+    return waits

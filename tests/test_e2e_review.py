@@ -75,6 +75,11 @@ async def test_an_answer_reaches_the_resident_only_once_the_centre_approves_it(
     await telegram_bot.delivered()
     assert len([m for m in alice.messages if "Яму заделаем в четверг" in m.text]) == 1
 
+    # The time in review is reported apart from the agency's.
+    await admins.send("/digest", from_user=moderator)
+    digest = await admins.expect_message(contains="Поступило")
+    assert "Ответов проверено центром управления регионом: 1, медиана проверки — 5 ч" in digest.text
+
 
 async def test_a_returned_answer_goes_back_to_the_agency_with_the_comment_and_never_to_the_resident(
     tg: Telegram, telegram_bot: TelegramBot

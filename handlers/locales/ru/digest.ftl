@@ -7,6 +7,7 @@ digest-empty = Обращений за этот период не поступа
 
 digest-received = Поступило обращений: <b>{ $count }</b> ({ $change })
 digest-passed = Передано в ведомства: <b>{ $count }</b> ({ $change })
+digest-review = Ответов проверено центром управления регионом: <b>{ $count_text }</b>, медиана проверки — { $median } (не входит во время ответа ведомств).
 digest-declined = Отклонено при проверке: <b>{ $count }</b> ({ $change })
 
 digest-vs-week = { $change } к прошлой неделе

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from handlers.catalogue import Catalogue
 from handlers.events import Button, Keyboard, Location, Media, MediaKind, Platform, Reply
+from handlers.phones import format_phone
 from handlers.texts import Safe, Texts
 from handlers.workflow import Action, allowed
 from storage.models import OPEN_STATUSES, Appeal, Attachment
@@ -91,7 +92,7 @@ def card_text(catalogue: Catalogue, texts: Texts, appeal: Appeal) -> str:
         link = texts("desk-card-map-link", url=map_url(appeal.latitude, appeal.longitude))
         lines.append(texts("desk-card-location", link=Safe(link)))
     if appeal.phone:
-        lines.append(texts("desk-card-phone", phone=appeal.phone))
+        lines.append(texts("desk-card-phone", phone=format_phone(appeal.phone)))
     return "\n".join(lines).rstrip()
 
 

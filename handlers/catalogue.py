@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handlers.events import ChatRef, Platform
@@ -159,6 +160,8 @@ class Region(_Strict):
     answer_day_kind: DayKind = "calendar"
     answer_extension_days: Annotated[int, Field(gt=0, le=366)] = 30
     """How much the admin chat may extend an answer's term, once (59-ФЗ ст. 12 ч. 2)."""
+    phone_region: str = "RU"
+    """ISO 3166 code: whose numbers residents may type without a country code."""
     bounds: Bounds | None = None
     """Optional ``[region.bounds]`` (south, west, north, east); none: no check."""
 
@@ -171,6 +174,13 @@ class Region(_Strict):
     @property
     def opening_hours(self) -> tuple[time, time]:
         return _parse_hours(self.working_hours)
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_phone_region(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f'unknown phone region {value!r} (an ISO 3166 code such as "RU")')
+        return value
 
     @field_validator("timezone")
     @classmethod

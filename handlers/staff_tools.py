@@ -22,6 +22,7 @@ from handlers.catalogue import AnswerTemplate
 from handlers.context import Context
 from handlers.desk_ops import Actor, may_act, queue, record
 from handlers.events import Button, ChatRef, Event, Reply, Response
+from handlers.phones import phone_digits
 from storage import moderation as mq
 from storage.models import Appeal, parse_appeal_number
 
@@ -76,8 +77,8 @@ def _digits(value: str) -> str:
 def _matches(appeal: Appeal, query: str) -> bool:
     digits = _digits(query)
     if len(digits) >= 7 and len(digits) >= len(query.replace(" ", "")) - 4:
-        # A phone: the last ten digits decide (+7 or 8 in front does not matter).
-        return bool(appeal.phone) and _digits(appeal.phone or "")[-10:].endswith(digits[-10:])
+        # A phone: the last ten digits decide (+7 or 8 in front, an extension do not matter).
+        return bool(appeal.phone) and phone_digits(appeal.phone or "")[-10:].endswith(digits[-10:])
     haystack = f"{appeal.address or ''} {appeal.description}".casefold()
     words = [w.casefold() for w in _WORD.findall(query)]
     return bool(words) and all(w in haystack for w in words)

@@ -60,6 +60,12 @@ def test_unserved_pair_goes_to_admin_chat() -> None:
             "unknown time zone",
         ),
         (
+            lambda r: r["region"].update(phone_region="RUS"),
+            "[region]",
+            "phone_region",
+            "unknown phone region 'RUS'",
+        ),
+        (
             lambda r: r["agencies"][0].update(chats=["icq:1"]),
             '[[agencies]] #1 "tambov-roads"',
             "chats",

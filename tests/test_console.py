@@ -44,7 +44,7 @@ async def test_a_whole_appeal_through_the_console(ctx: Context, db: Database, tm
     assert "[1] Согласен\n[2] Не согласен" in output
     assert "Описание: Большая яма на проезжей части у дома <12>, машины объезжают" in output
     assert "<b>" not in output and "&lt;" not in output
-    assert "Телефон: +79001234567" in output
+    assert "Телефон: +7 900 123-45-67" in output
     async with db.read() as session:
         appeal = (await session.scalars(select(Appeal))).one()
         attachment = (await session.scalars(select(Attachment))).one()

@@ -85,7 +85,7 @@ async def test_whole_dialogue_with_every_optional_step(alice: ResidentChat, db: 
     assert "&lt;b&gt;дома&lt;/b&gt;" in review
     assert "геолокация (52.72000, 41.45000)" in review
     assert "Фото: 3" in review
-    assert "Телефон: +79991234567" in review
+    assert "Телефон: +7 999 123-45-67" in review
     await alice.click("Отправить")
 
     [appeal] = await appeals_in(db)
@@ -142,7 +142,7 @@ async def test_typed_address_and_typed_phone(alice: ResidentChat, db: Database) 
     await alice.click("Пропустить")
     await alice.send("8 (912) 345-67-89")
     assert "Адрес: ул. Советская, 12" in alice.last_text
-    assert "Телефон: +79123456789" in alice.last_text
+    assert "Телефон: +7 912 345-67-89" in alice.last_text
     await alice.click("Отправить")
     [appeal] = await appeals_in(db)
     assert (appeal.address, appeal.phone) == ("ул. Советская, 12", "+79123456789")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -162,14 +163,21 @@ async def test_photo_limit_duplicates_and_albums(alice: ResidentChat, db: Databa
 
 async def test_phone_mistakes_and_foreign_contacts(alice: ResidentChat) -> None:
     await go_to(alice, "phone")
-    for wrong in ("12345", "+7 495 123-45-67", "телефон", "+1 900 123 45 67"):
+    for wrong in (
+        "12345",
+        "8 (4752) 72-00",
+        "телефон",
+        "+1 900 123 45 67",
+        "+7 495 123-45-67 доб. " + "1" * 20,
+    ):
         await alice.send(wrong)
         assert "Не удалось распознать номер" in alice.last_text, wrong
+        assert "«Пропустить»" in alice.last_text, "the refusal says how to skip"
         assert QUESTIONS["phone"] in alice.last_text
     await alice.share_contact("+79990001122", own=False)
     assert "своим собственным номером" in alice.last_text
     await alice.share_contact("+79990001122", own=True)
-    assert "Телефон: +79990001122" in alice.last_text
+    assert "Телефон: +7 999 000-11-22" in alice.last_text
 
 
 @pytest.mark.parametrize(
@@ -180,7 +188,7 @@ async def test_phone_mistakes_and_foreign_contacts(alice: ResidentChat) -> None:
         ("Описание", lambda c: c.send("Новое описание проблемы, подробнее"), "Описание: Новое описание"),
         ("Место", lambda c: c.share_location(52.5, 41.5), "геолокация (52.50000, 41.50000)"),
         ("Фото", lambda c: c.send_photo("new"), "Фото: 1"),
-        ("Телефон", lambda c: c.send("89001112233"), "Телефон: +79001112233"),
+        ("Телефон", lambda c: c.send("89001112233"), "Телефон: +7 900 111-22-33"),
     ],
 )
 async def test_change_each_field_from_the_review(
@@ -314,6 +322,17 @@ def _catalogue_with(ctx: Context, municipalities: list[dict[str, Any]]) -> Conte
         clock=ctx.clock,
         capabilities=ctx.capabilities,
     )
+
+
+async def test_a_number_without_a_country_code_belongs_to_the_catalogues_phone_region(ctx: Context) -> None:
+    raw = tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
+    raw["region"]["phone_region"] = "BY"
+    chat = ResidentChat(Core(replace(ctx, catalogue=parse_catalogue(raw))), Platform.TELEGRAM, "8")
+    await chat.send("/start")
+    await chat.click("Согласен")
+    await go_to(chat, "phone")
+    await chat.send("8 017 123-45-67")  # Minsk, dialled from within Belarus
+    assert "Телефон: +375 17 123-45-67" in chat.last_text
 
 
 async def test_long_municipality_lists_are_paged_two_a_row(ctx: Context) -> None:

@@ -40,8 +40,10 @@ async def file_appeal(
     location: tuple[float, float] | None = None,
     photos: int = 0,
     agency: int = TAMBOV_ROADS,
+    phone: str | None = None,
 ) -> Filed:
-    """The whole resident dialogue, then the card in ``agency``'s group."""
+    """The whole resident dialogue, then the card in ``agency``'s group. The phone is
+    ``phone`` typed, or else the resident's own contact shared with the button."""
     await resident.send("/start")
     await resident.expect_message(contains="согласие")
     await resident.click("Согласен")
@@ -67,7 +69,11 @@ async def file_appeal(
         await resident.expect_message(contains=f"Фото получено: {photos} из")
         await resident.click("Готово")
     await resident.expect_message(contains=step("phone"))
-    await resident.click("Поделиться номером")
+    if phone is None:
+        await resident.click("Поделиться номером")
+    else:
+        await resident.send(phone)
+        await resident.expect_message(contains="Телефон записан")
     await resident.expect_message(contains="Проверьте обращение")
     await resident.click("Отправить")
     done = await resident.expect_message(contains="принято")
@@ -117,7 +123,7 @@ async def test_the_card_reaches_the_agency_the_catalogue_routes_to_with_photos_a
     assert "Ведомство: Министерство транспорта и дорожного хозяйства области" in card.text
     assert "Статус: передано в ведомство" in card.text
     assert "Большая яма на дороге у дома номер пять" in card.text
-    assert "Телефон: +79000001001" in card.text
+    assert "Телефон: +7 900 000-10-01" in card.text
     assert 'href="https://yandex.ru/maps/?pt=41.450000,52.720000' in card.html
     await group.expect_message(contains=f"Место по обращению № {filed.number}")
     pin = await group.expect_message()
@@ -126,6 +132,25 @@ async def test_the_card_reaches_the_agency_the_catalogue_routes_to_with_photos_a
     await telegram_bot.settled()
     assert tg.group(TAMBOV_ROADS).messages == []
     assert tg.group(ADMINS).messages == []
+
+
+async def test_a_typed_landline_with_an_extension_reaches_the_card_formatted_and_is_stored_in_e164(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+
+    filed = await file_appeal(tg, alice, phone="8 (4752) 72-00-00 доб. 15")
+
+    review = [m for m in alice.messages if "Проверьте обращение" in m.text]
+    assert len(review) == 1 and "Телефон: +7 475 272-00-00 ext. 15" in review[0].text
+    assert not [m for m in alice.messages if "Не удалось распознать номер" in m.text]
+    assert "Телефон: +7 475 272-00-00 ext. 15" in filed.card.text
+    appeal = await stored(telegram_bot, filed.appeal_id)
+    assert appeal.phone == "+74752720000;ext=15"
+    await telegram_bot.settled()
+    filed.group.assert_nothing_new()  # the card, and nothing after it (no photos, no place)
+    assert tg.group(TAMBOV_ROADS) is filed.group
+    assert tg.group(REGION_ROADS).messages == [] and tg.group(ADMINS).messages == []
 
 
 # -- answering --------------------------------------------------------------------------------

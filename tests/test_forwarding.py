@@ -106,7 +106,7 @@ async def test_the_card_escapes_the_resident_text_and_shows_the_phone_only_if_sh
     assert "<b>Срочно" not in first.text
     assert "Адрес: &lt;i&gt;двор&lt;/i&gt;" in first.text
     assert "Телефон" not in first.text
-    assert "Телефон: +79001234567" in second.text
+    assert "Телефон: +7 900 123-45-67" in second.text
 
 
 async def test_a_location_comes_as_a_map_link_and_a_pin(ctx: Context) -> None:

@@ -39,7 +39,7 @@ async def test_an_appeal_with_every_optional_step(tg: Telegram, telegram_bot: Te
     await alice.click("Поделиться номером")
     review = await alice.expect_message(contains="Проверьте обращение")
     assert "Тема: Дороги" in review.text and "Фото: 2" in review.text
-    assert "Телефон: +79000001001" in review.text
+    assert "Телефон: +7 900 000-10-01" in review.text
     await alice.click("Отправить")
     done = await alice.expect_message(contains="принято")
     assert "№ 2026-000001" in done.text

@@ -104,7 +104,7 @@ async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> None:
     assert "Тема: Дороги" in review.text
     assert "Муниципалитет: Тамбов" in review.text
     assert "Фото: 1" in review.text
-    assert "Телефон: +79990001122" in review.text
+    assert "Телефон: +7 999 000-11-22" in review.text
     assert "<b>" not in review.text and "&lt;" not in review.text
     await petr.press("Отправить")
     accepted = await petr.expect("принято")

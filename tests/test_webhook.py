@@ -134,7 +134,7 @@ async def test_the_whole_dialogue_through_the_webhook(tg: Telegram, telegram_bot
     await alice.expect_message(contains=step("phone"))
     await alice.click("Поделиться номером")
     review = await alice.expect_message(contains="Проверьте обращение")
-    assert "Фото: 2" in review.text and "Телефон: +79000001001" in review.text
+    assert "Фото: 2" in review.text and "Телефон: +7 900 000-10-01" in review.text
     await alice.click("Отправить")
     done = await alice.expect_message(contains="принято")
     assert "№ 2026-000001" in done.text

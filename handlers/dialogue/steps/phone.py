@@ -1,5 +1,9 @@
 """Step: a phone number the agency may call; may be skipped.
 
+Mobile or landline, with an extension or without, in the ways people write them; a
+number without a country code belongs to the catalogue's ``phone_region``. Stored in
+E.164 (see handlers.phones).
+
 A chat that can share the person's own contact gets a button for it on a reply
 keyboard; a number can always be typed.
 """
@@ -7,8 +11,8 @@ keyboard; a number can always be typed.
 from __future__ import annotations
 
 from handlers.dialogue.step import BACK_AND_CANCEL, Input, Nav, Step, Turn
-from handlers.dialogue.validation import normalise_phone
 from handlers.events import Button, ButtonRequest, Reply
+from handlers.phones import contact_phone, parse_phone
 
 
 class Phone(Step):
@@ -48,9 +52,9 @@ class Phone(Step):
             if event.sender is None or event.contact.owner_id != event.sender.external_id:
                 turn.refuse("resident-phone-foreign")
                 return True
-            phone = normalise_phone(event.contact.phone) or event.contact.phone.strip()[:32]
+            phone = contact_phone(event.contact.phone)
         else:
-            found = normalise_phone(event.text or "")
+            found = parse_phone(event.text or "", turn.ctx.catalogue.region.phone_region)
             if found is None:
                 turn.refuse("resident-phone-invalid")
                 return True

@@ -10,6 +10,7 @@ from handlers.dialogue.limits import rate_limited
 from handlers.dialogue.step import BACK_AND_CANCEL, Step, Turn, rows
 from handlers.events import Button, Reply
 from handlers.forwarding import forward_new_appeal
+from handlers.phones import format_phone
 from handlers.texts import Safe
 from storage import appeals as appeal_store
 from storage.models import AppealStatus
@@ -35,7 +36,7 @@ def summary(turn: Turn, draft: Draft) -> str:
         lines.append(t("resident-review-no-place"))
     lines.append(t("resident-review-photos", count=len(draft.photos)))
     if draft.phone:
-        lines.append(t("resident-review-phone", phone=draft.phone))
+        lines.append(t("resident-review-phone", phone=format_phone(draft.phone)))
     else:
         lines.append(t("resident-review-no-phone"))
     return "\n".join(lines)

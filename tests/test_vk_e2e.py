@@ -97,7 +97,7 @@ async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> None:
     await vk.user_sends_photo(PETR, b"the pothole, photographed")
     await petr.expect("Фото получено: 1 из 5")
     await petr.press("Готово")
-    phone = await petr.expect("номер мобильного телефона")
+    phone = await petr.expect("номер телефона, мобильный или городской")
     assert "Поделиться номером" not in phone.labels(), "VK has no contact button"
     await petr.write("+7 999 000-11-22")
     review = await petr.expect("Проверьте обращение")

@@ -145,7 +145,7 @@ async def _file_an_appeal(vk: FakeVk, resident: int) -> str:
     await chat.write(f"ул. Советская, {resident}")
     await chat.expect("пришлите их", within=WAIT)
     await chat.press("Пропустить")
-    await chat.expect("номер мобильного телефона", within=WAIT)
+    await chat.expect("номер телефона, мобильный или городской", within=WAIT)
     await chat.press("Пропустить")
     review = await chat.expect("Проверьте обращение", within=WAIT)
     assert description in review.text, review.text

@@ -176,8 +176,11 @@ async def test_phone_mistakes_and_foreign_contacts(alice: ResidentChat) -> None:
         assert QUESTIONS["phone"] in alice.last_text
     await alice.share_contact("+79990001122", own=False)
     assert "своим собственным номером" in alice.last_text
-    await alice.share_contact("+79990001122", own=True)
+    await alice.share_contact("79990001122", own=True)  # as Telegram sends it: no plus
     assert "Телефон: +7 999 000-11-22" in alice.last_text
+    await alice.click("Отправить")
+    async with alice.core.ctx.db.read() as session:
+        assert (await session.scalars(select(Appeal.phone))).one() == "+79990001122"
 
 
 @pytest.mark.parametrize(

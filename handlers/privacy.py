@@ -26,6 +26,7 @@ from handlers import card
 from handlers.context import Context
 from handlers.desk_ops import queue, route_chats
 from handlers.events import ChatRef, Platform, Reply, reply_from_json, reply_to_json
+from handlers.phones import format_phone
 from storage import erasure, retention
 from storage.models import Appeal, AppealEvent, Attachment, Dialogue, OutboxMessage, Resident
 from storage.retention import PurgeReport
@@ -112,7 +113,7 @@ async def my_data(
             platform=t(f"privacy-platform-{resident.platform}"),
             id=resident.external_id,
             name=resident.name or "—",
-            phone=resident.phone or "—",
+            phone=format_phone(resident.phone) if resident.phone else "—",
             consent=_when(ctx, resident.consent_at)
             if resident.consent_at
             else t("privacy-mydata-no-consent"),
@@ -167,7 +168,7 @@ def _appeal_block(ctx: Context, appeal: Appeal, photos: dict[str, int], events: 
             t("privacy-mydata-location", lat=f"{appeal.latitude:.6f}", lon=f"{appeal.longitude:.6f}")
         )
     if appeal.phone:
-        lines.append(t("privacy-mydata-phone", phone=appeal.phone))
+        lines.append(t("privacy-mydata-phone", phone=format_phone(appeal.phone)))
     lines.append(
         t(
             "privacy-mydata-photos",

@@ -116,7 +116,7 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     await alice.expect_message(contains="взято в работу")
     await alice.send("/mydata")
     mine = await alice.expect_message(contains="Какие ваши данные мы храним")
-    assert ALICE_NAME in mine.text and ALICE_ADDRESS in mine.text and ALICE_PHONE in mine.text
+    assert ALICE_NAME in mine.text and ALICE_ADDRESS in mine.text and "+7 916 123-45-67" in mine.text
     await telegram_bot.delivered()
 
     photo_ids = [p["file_id"] for p in details["photo"]] + [p["file_unique_id"] for p in details["photo"]]
@@ -232,13 +232,13 @@ async def test_forget_on_vk_leaves_the_person_nowhere_and_the_vk_agency_card_is_
         await vk.user_sends_photo(PETR_ID, b"the pothole, photographed")
         await petr.expect("Фото получено: 1 из 5")
         await petr.press("Готово")
-        await petr.expect("номер мобильного телефона")
+        await petr.expect("номер телефона, мобильный или городской")
         await petr.write("8 (916) 123-45-67")
         await petr.expect("Проверьте обращение")
         await petr.press("Отправить")
         await petr.expect("принято")
         card = await agency.expect("Обращение №")
-        assert "Телефон: +79161234567" in card.text
+        assert "Телефон: +7 916 123-45-67" in card.text
         await vk.staff_replies(AGENCY_CONVERSATION, OFFICER, card, "Яму заделаем до пятницы")
         await petr.expect("Ответ по обращению")
         await petr.expect("решена?")

@@ -96,7 +96,8 @@ async def test_mydata_shows_each_appeal_and_how_long_things_are_kept(ctx: Contex
 
     text = "\n".join(r.text for r in response.replies)
     numbers = [(await appeal(ctx, i)).number for i in (first, second)]
-    assert text.index(f"№ {numbers[0]}") < text.index("Телефон: +7 916 123-45-67") < text.index(f"№ {numbers[1]}")
+    phone_at = text.index("Телефон: +7 916 123-45-67")
+    assert text.index(f"№ {numbers[0]}") < phone_at < text.index(f"№ {numbers[1]}")
     assert "Адрес: ул. Советская, 5" in text and "Геолокация: 52.731100, 41.442300" in text
     assert "Ваших фотографий: 1" in text
     assert "3 дня" in text and "21 день" in text

@@ -220,6 +220,9 @@ class Reply:
     """Ask the client to open a reply to this message (staff prompts)."""
     edit_message_id: str | None = None
     """Edit this earlier message (text and inline buttons) instead of sending a new one."""
+    erase_after_send: bool = False
+    """Once delivered, the outbox keeps neither this message nor whom it went to (the
+    confirmation of /forget: the last thing the bot says to a person it must forget)."""
 
 
 @dataclass(slots=True)

@@ -209,6 +209,10 @@ async def mark_sent(
     row.status = OutboxStatus.SENT.value
     row.sent_at = now
     row.message_ids = list(message_ids)
+    if row.payload.get("erase_after_send"):
+        row.payload = {}
+        row.chat_id = f"forgotten:{row.id}"
+        row.erased_at = now
     row.attempts += 1
     row.claimed_until = None
     row.last_error = None

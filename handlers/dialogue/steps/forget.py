@@ -36,7 +36,7 @@ class Forget(Step):
                 current_update=turn.event.update_id,
             )
             turn.forgotten = True
-            turn.say(Reply(turn.t("resident-forget-done"), remove_keyboard=True))
+            turn.say(Reply(turn.t("resident-forget-done"), remove_keyboard=True, erase_after_send=True))
         elif (action, arg) == ("fg", "no"):
             engine = turn.engine
             back = turn.memory.forget_from

@@ -123,7 +123,7 @@ async def _file_an_appeal(person: Person, number: int) -> str:
     review = await person.expect_message(contains="Проверьте обращение", timeout=WAIT)
     assert description in review.text, review.text
     assert f"ул. Советская, {number}" in review.text, review.text
-    assert f"+790012345{number:02d}" in review.text, review.text
+    assert f"+7 900 123-45-{number:02d}" in review.text, review.text
     await person.click("Отправить")
     await person.expect_message(contains="принято", timeout=WAIT)
     return description

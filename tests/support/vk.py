@@ -52,12 +52,12 @@ class VkBot:
     runner: VkRunner
     sender: OutboxSender
 
-    async def settle(self) -> None:
+    async def settle(self, outbox_timeout: float = 5.0) -> None:
         """Wait until everything VK delivered so far has been handled and answered (the
         replies sent: they go through the outbox, whose sender keeps real time)."""
         await self.vk.wait_until(self.vk.caught_up)
         await self.runner.idle()
-        await outbox_drained(self.runner.db, None, platforms=["vk"])
+        await outbox_drained(self.runner.db, None, outbox_timeout, platforms=["vk"])
 
 
 @asynccontextmanager

@@ -369,7 +369,7 @@ class OutboxSender:
             "outbox row %s (%s) to %s:%s failed: %s", row.id, row.purpose, row.platform, row.chat_id, error
         )
         async with self.db.transaction() as session:
-            updated = await outbox.mark_failed(session, row.id, error=error)
+            updated = await outbox.mark_failed(session, row.id, error=error, now=self.ctx.clock.now())
             if updated is None:
                 return
             try:

@@ -27,8 +27,8 @@ from handlers.context import Context
 from handlers.desk_ops import queue, route_chats
 from handlers.events import ChatRef, Platform, Reply, reply_from_json, reply_to_json
 from handlers.phones import format_phone
-from storage import erasure, retention
-from storage.models import Appeal, AppealEvent, Attachment, Dialogue, OutboxMessage, Resident
+from storage import erasure, outbox, retention
+from storage.models import Appeal, AppealEvent, Attachment, Dialogue, OutboxMessage, OutboxStatus, Resident
 from storage.retention import PurgeReport
 
 log = structlog.get_logger(__name__)
@@ -56,10 +56,17 @@ async def forget(
         return
     by_id = {appeal.id: appeal for appeal in appeals}
     told: dict[int, set[ChatRef]] = {appeal.id: set() for appeal in appeals}
+    withdrawn: set[tuple[str, str]] = set()
     for row in await erasure.pending_about(session, list(by_id)):
         appeal = by_id[row.appeal_id] if row.appeal_id is not None else None
         if appeal is not None and _hide_from_pending(ctx, row, appeal):
             told[appeal.id].add(ChatRef(Platform(row.platform), row.chat_id))
+            if row.status == OutboxStatus.FAILED.value:
+                withdrawn.add((row.platform, row.chat_id))
+    if withdrawn:
+        await session.flush()
+        for platform, chat_id in sorted(withdrawn):
+            await outbox.unpark_chat(session, platform, chat_id, now=ctx.clock.now())
     for link in await erasure.links_of(session, list(by_id)):
         appeal = by_id[link.appeal_id]
         chat = ChatRef(Platform(link.platform), link.chat_id)

@@ -261,6 +261,12 @@ class OutboxStatus(StrEnum):
     """Written, not to be sent yet: an answer waiting for the centre's approval."""
 
 
+def _due_time(context: Any) -> datetime:
+    """``visible_at`` of a new outbox row: its ``next_attempt_at`` when one is given."""
+    given = context.get_current_parameters().get("next_attempt_at")
+    return given if isinstance(given, datetime) else utcnow()
+
+
 class OutboxMessage(Base):
     """A message that must reach a chat. Written in the transaction that causes it,
     drained by the sender with rate limits and retries."""
@@ -268,15 +274,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_visible", "status", "visible_at", "id"),
         Index("ix_outbox_chat", "platform", "chat_id", "id"),
-        Index(
-            "ix_outbox_pending_chat",
-            "platform",
-            "chat_id",
-            "id",
-            postgresql_where=sql_text("status = 'pending'"),
-            sqlite_where=sql_text("status = 'pending'"),
-        ),
+        Index("ix_outbox_chat_status", "platform", "chat_id", "status", "id"),
         Index(
             "ix_outbox_unerased",
             "status",
@@ -304,6 +304,10 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    visible_at: Mapped[datetime] = mapped_column(default=_due_time)
+    """When the sender's claim next looks at the row: its ``next_attempt_at``, or later while
+    it waits behind an earlier message of its chat (parked, so a chat's backlog is not walked
+    by every claim; the row ahead of it unparks it as it finishes)."""
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

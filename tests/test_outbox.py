@@ -92,7 +92,7 @@ async def test_marks_apply_once(db: Database, clock: FrozenClock) -> None:
         assert await outbox.mark_sent(session, row_id, now=clock.now(), message_ids=["5"]) is not None
     async with db.transaction() as session:
         assert await outbox.mark_sent(session, row_id, now=clock.now(), message_ids=["6"]) is None
-        assert await outbox.mark_failed(session, row_id, error="late") is None
+        assert await outbox.mark_failed(session, row_id, error="late", now=clock.now()) is None
     async with db.read() as session:
         row = await outbox.get(session, row_id)
     assert row is not None and (row.status, row.message_ids) == ("sent", ["5"])
@@ -137,3 +137,46 @@ async def test_two_claimers_on_postgres_skip_each_others_rows(db: Database, cloc
         await asyncio.gather(first(), second())
     assert taken["first"] == ["личное 0", "личное 1", "личное 2"]
     assert taken["second"] == ["личное 3", "личное 4", "личное 5"]
+
+
+async def test_a_long_backlog_drains_in_order_while_other_chats_keep_going(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A chat's waiting messages are put aside by the claim (not walked again at every
+    claim) and the one ahead brings the next back as it finishes, sent or failed."""
+    ids = [await queue(db, ROADS, f"дороги {n}") for n in range(40)]
+    await queue(db, HOUSING, "ЖКХ 1")
+    assert await claim(db, clock, limit=1) == ["дороги 0"]
+    assert await claim(db, clock, limit=5) == ["ЖКХ 1"], "the backlog behind a head is not claimed"
+
+    order = []
+    for n, row_id in enumerate(ids):
+        if n:
+            claimed = await claim(db, clock)
+            assert claimed == [f"дороги {n}"], f"after {n} finished"
+            order += claimed
+        if n == 20:
+            await queue(db, ChatRef.parse("telegram:42"), "ответ жителю")
+            assert await claim(db, clock) == ["ответ жителю"], "a new chat is served amid the backlog"
+        async with db.transaction() as session:
+            if n % 7 == 3:
+                assert await outbox.mark_failed(session, row_id, error="bad_request", now=clock.now())
+            else:
+                assert await outbox.mark_sent(session, row_id, now=clock.now(), message_ids=[str(n)])
+    assert order == [f"дороги {n}" for n in range(1, 40)]
+    assert await claim(db, clock) == []
+
+
+async def test_a_message_queued_behind_a_scheduled_one_is_not_held_once_the_head_is_sent(
+    db: Database, clock: FrozenClock
+) -> None:
+    head = await queue(db, ROADS, "карточка")
+    await queue(db, ROADS, "напоминание", not_before=clock.now() + timedelta(hours=1))
+    await queue(db, ROADS, "ответ")
+    assert await claim(db, clock) == ["карточка"]
+    assert await claim(db, clock) == []
+    async with db.transaction() as session:
+        await outbox.mark_sent(session, head, now=clock.now(), message_ids=["1"])
+    assert await claim(db, clock) == ["ответ"]
+    clock.advance(timedelta(hours=1))
+    assert await claim(db, clock) == ["напоминание"]

@@ -1,6 +1,11 @@
 """Rendering a :class:`Reply` into Bot API calls, within Telegram's limits.
 
-Every call waits on the shared rate limiter first; Telegram's errors become the
+Every call that puts something in a chat (a message, an album, an edit) waits on the shared
+rate limiter first: Telegram's limits (Bots FAQ, "My bot is hitting limits") are about
+messages, one a second in a chat, 20 a minute in a group, about 30 a second overall.
+``answerCallbackQuery``, ``getFile`` and file downloads are not messages and are not paced
+(a button press would otherwise wait for a message slot before its spinner stops).
+Telegram's errors become the
 transport errors of :mod:`bot.transport`, so the outbox sender and the update runner treat
 Telegram and VK alike. A reply of several messages that fails half way is retried whole:
 Telegram has no idempotency key.
@@ -269,7 +274,6 @@ class TelegramTransport:
         return str(message.message_id)
 
     async def answer_callback(self, callback_id: str, text: str | None, *, alert: bool = False) -> None:
-        await self.limiter.wait(None)
         try:
             await self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert or None)
         except TelegramBadRequest as error:
@@ -289,7 +293,6 @@ class TelegramTransport:
         if media.platform is not Platform.TELEGRAM:
             return await self._download(media)
         try:
-            await self.limiter.wait(None)
             file = await self.bot.get_file(media.ref)
             if file.file_path is None:
                 raise MediaUnavailable(f"Telegram has no path for file {media.ref}")

@@ -19,7 +19,7 @@ from bot.telegram.transport import TelegramTransport, make_bot
 from handlers.card import card_reply
 from handlers.clock import SystemClock
 from handlers.context import Context
-from handlers.events import ChatRef, Platform
+from handlers.events import Button, ChatRef, Platform, Reply
 from handlers.outbox import send_later
 from storage.models import Appeal, MessageLink
 from tests.fake_telegram import BOT_ID, FakeTelegram
@@ -95,3 +95,38 @@ async def test_storm_through_telegram_delivers_every_card_exactly_once(ctx: Cont
     async with ctx.db.read() as session:
         links = await session.scalar(select(func.count(func.distinct(MessageLink.appeal_id))))
     assert links == 200
+
+
+async def test_pacing_counts_messages_and_not_callback_answers() -> None:
+    """Telegram's limits are about messages (Bots FAQ, "My bot is hitting limits": about 30
+    messages a second overall, one a second in a chat): a button press is answered at once
+    even while every message slot of the next second is taken; the message after it waits."""
+    waits: list[float] = []
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(
+        Limits(per_second=1, chat_interval=0.0), clock=lambda: now[0], sleep=sleep, margin=0.0
+    )
+    async with FakeTelegram(f"{BOT_ID}:TEST-token") as server:
+        alice = server.user(1001, "Алиса")
+        bot = make_bot(server.token, server.base_url)
+        http = aiohttp.ClientSession()
+        transport = TelegramTransport(bot, limiter, http)
+        try:
+            [first] = await transport.deliver(
+                "1001", Reply(text="Согласны?", buttons=((Button("Да", "yes"),),))
+            )
+            assert waits == []
+            query = server.press_button(alice, 1001, int(first), "Да")
+            await transport.answer_callback(query, "Принято")
+            assert server.callback_answers[query]["text"] == "Принято"
+            assert waits == [], "the callback answer did not wait for a message slot"
+            await transport.deliver("1001", Reply(text="Выберите тему"))
+            assert waits == [1.0], "the next message waited for its slot"
+        finally:
+            await bot.session.close()
+            await http.close()

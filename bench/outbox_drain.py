@@ -37,9 +37,10 @@ from handlers.context import Context
 from handlers.events import ChatRef, Platform
 from handlers.outbox import send_later
 from handlers.texts import Texts
+from handlers.workflow import AppealStatus
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Appeal, AppealStatus
+from storage.models import Appeal
 from tests.fake_telegram import BOT_ID, FakeTelegram
 
 

@@ -14,8 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.periods import Period
 from handlers.catalogue import Catalogue
+from handlers.workflow import OPEN_STATUSES, SETTLED, AppealStatus
 from storage import moderation as moderation_stats
 from storage import stats
+
+STATUSES = stats.Statuses(
+    waiting=OPEN_STATUSES,
+    settled=SETTLED,
+    solved=AppealStatus.SOLVED,
+    closed=AppealStatus.CLOSED,
+    rejected=AppealStatus.REJECTED,
+)
+"""What the workflow's statuses mean for the figures."""
 
 TOP_TOPICS = 5
 RANKED_AGENCIES = 3
@@ -122,16 +132,16 @@ async def build_figures(
 ) -> DigestFigures:
     """The figures of ``period``; clocks count as decided and overdue as of ``now``."""
     previous = period.previous()
-    now_totals = await stats.totals(session, period.start, period.end)
-    before_totals = await stats.totals(session, previous.start, previous.end)
+    now_totals = await stats.totals(session, period.start, period.end, STATUSES)
+    before_totals = await stats.totals(session, previous.start, previous.end, STATUSES)
     by_category = await stats.counts_by_category(session, period.start, period.end)
     by_category_before = await stats.counts_by_category(session, previous.start, previous.end)
     by_municipality = await stats.counts_by_municipality(session, period.start, period.end)
     agencies = await stats.agency_times(session, period.start, period.end)
     per_day = await stats.counts_by_day(session, period.day_boundaries())
     on_time_per_day = await stats.first_on_time_by_day(session, period.day_boundaries(), now)
-    quality = await stats.quality(session, period.start, period.end, now)
-    overdue = await stats.open_overdue(session, now)
+    quality = await stats.quality(session, period.start, period.end, now, STATUSES)
+    overdue = await stats.open_overdue(session, now, STATUSES)
     reviews = await moderation_stats.review_seconds(session, period.start, period.end)
 
     return DigestFigures(

@@ -13,8 +13,8 @@ from handlers.catalogue import Catalogue
 from handlers.events import Button, Keyboard, Location, Media, MediaKind, Platform, Reply
 from handlers.phones import format_phone
 from handlers.texts import Safe, Texts
-from handlers.workflow import Action, allowed
-from storage.models import OPEN_STATUSES, Appeal, Attachment
+from handlers.workflow import OPEN_STATUSES, Action, allowed
+from storage.models import Appeal, Attachment
 
 DESCRIPTION_LIMIT = 3000
 """Longer descriptions are cut on the card so it stays one message (Telegram: 4096)."""

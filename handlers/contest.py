@@ -25,8 +25,8 @@ from handlers.desk_ops import (
     tell_resident,
 )
 from handlers.events import Button, Reply, Response
-from handlers.workflow import Action
-from storage.models import Appeal, AppealStatus
+from handlers.workflow import Action, AppealStatus
+from storage.models import Appeal
 
 _LABEL_MAX = 40
 """VK's limit for a button label; Telegram allows more."""

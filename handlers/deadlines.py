@@ -29,7 +29,7 @@ from handlers import card
 from handlers.context import Context
 from handlers.desk_ops import SYSTEM, post_to_thread, queue, record
 from handlers.events import Button, Reply
-from handlers.workflow import Action
+from handlers.workflow import OPEN_STATUSES, Action
 from storage import desk as q
 from storage.models import Appeal
 
@@ -152,7 +152,7 @@ def may_extend(appeal: Appeal) -> bool:
 async def start_missing_clocks(ctx: Context, session: AsyncSession) -> None:
     """Appeals waiting for an agency from before the answer clock existed get one, from
     when they reached their agency."""
-    for appeal in await q.waiting_without_answer_clock(session):
+    for appeal in await q.waiting_without_answer_clock(session, OPEN_STATUSES):
         start_answer_clock(ctx, appeal, appeal.passed_at or appeal.created_at)
         if appeal.deadline_at is not None and appeal.deadline_half_at is None:
             start = appeal.passed_at or appeal.created_at
@@ -166,7 +166,7 @@ async def check_deadlines(ctx: Context) -> None:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         await start_missing_clocks(ctx, session)
-        for appeal in await q.clocks_to_check(session, now):
+        for appeal in await q.clocks_to_check(session, now, OPEN_STATUSES):
             for clock in CLOCKS:
                 await _check(ctx, session, appeal, clock, now)
 

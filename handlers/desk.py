@@ -41,11 +41,11 @@ from handlers.desk_ops import (
 from handlers.events import BOT_ADDED, Button, ChatRef, Event, MediaKind, Reply, Response
 from handlers.paging import paginate
 from handlers.texts import Safe
-from handlers.workflow import ADMIN_ONLY, Action, allowed
+from handlers.workflow import ADMIN_ONLY, OPEN_STATUSES, Action, AppealStatus, allowed
 from storage import desk as q
 from storage.appeals import add_attachments
 from storage.kv import get_value, set_value
-from storage.models import Appeal, AppealStatus, parse_appeal_number
+from storage.models import Appeal, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
 _PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve"})
@@ -531,7 +531,7 @@ class Desk:
         agency = catalogue.agency_of_chat(chat)
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
-            appeals = await q.open_appeals(session, agency.id if agency else None)
+            appeals = await q.open_appeals(session, agency.id if agency else None, OPEN_STATUSES)
         if not appeals:
             return self._say("desk-open-empty")
         lines = [texts("desk-open-title", count=str(len(appeals)))]
@@ -587,7 +587,7 @@ class Desk:
         texts, catalogue = self.ctx.texts, self.ctx.catalogue
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
-            appeals = await q.overdue_appeals(session, now)
+            appeals = await q.overdue_appeals(session, now, OPEN_STATUSES)
         if not appeals:
             return self._say("desk-overdue-empty")
         by_agency: dict[str | None, list[Appeal]] = defaultdict(list)

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import Context
 from handlers.deadlines import start_answer_clock, start_first_clock
 from handlers.desk_ops import SYSTEM, Actor, post_cards, record
-from storage.models import Appeal, AppealStatus
+from handlers.workflow import AppealStatus
+from storage.models import Appeal
 
 
 async def forward_new_appeal(ctx: Context, session: AsyncSession, appeal: Appeal) -> None:

@@ -24,9 +24,10 @@ from handlers.deadlines import submitted_terms
 from handlers.desk_ops import SYSTEM, Actor, queue, record, tell_resident
 from handlers.events import Button, ChatRef, Event, Keyboard, Platform, Reply, Response
 from handlers.forwarding import pass_on
+from handlers.workflow import AppealStatus
 from storage import desk as q
 from storage import moderation as mq
-from storage.models import Appeal, AppealStatus
+from storage.models import Appeal
 
 PREFIX = "m"
 ROLE = "moderation"
@@ -241,7 +242,7 @@ async def check_moderation(ctx: Context) -> None:
     now = ctx.clock.now()
     horizon = now + timedelta(hours=catalogue.moderation.hours / 2)
     async with ctx.db.transaction() as session:
-        for appeal in await mq.awaiting_moderation(session, horizon):
+        for appeal in await mq.awaiting_moderation(session, horizon, AppealStatus.MODERATION.value):
             deadline = appeal.deadline_at
             assert deadline is not None  # the query asks for one
             half = deadline - timedelta(hours=catalogue.moderation.hours / 2)

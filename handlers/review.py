@@ -20,9 +20,10 @@ from handlers.context import Context
 from handlers.desk_ops import Actor, ask_feedback, post_to_thread, queue, record, refresh_cards
 from handlers.events import Button, ChatRef, Event, Platform, Reply, Response
 from handlers.outbox import send_later
+from handlers.workflow import AppealStatus
 from storage import desk as q
 from storage import moderation as mq
-from storage.models import Appeal, AppealStatus, OutboxStatus
+from storage.models import Appeal, OutboxStatus
 
 PREFIX = "r"
 RETURN_ROLE = "review_return"

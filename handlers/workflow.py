@@ -19,7 +19,34 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from storage.models import AppealStatus as S
+
+class AppealStatus(StrEnum):
+    """Where an appeal stands; stored as its value in ``appeals.status`` (a plain string:
+    storage names no status, its queries take the ones they need from the caller)."""
+
+    MODERATION = "moderation"
+    """Read in the admin chat before any agency sees it (``[moderation]`` in the catalogue)."""
+    NEW = "new"
+    PASSED = "passed"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    SOLVED = "solved"
+    REJECTED = "rejected"
+    REDIRECTED = "redirected"
+    CONTESTED = "contested"
+    """The resident contests a rejection; the admin chat upholds it or sends it back."""
+    CLOSED = "closed"
+    REVIEW = "review"
+    """The agency's answer waits for the centre's approval (``review_answers`` in the catalogue)."""
+
+
+S = AppealStatus
+
+OPEN_STATUSES = frozenset({S.NEW, S.PASSED, S.IN_PROGRESS, S.REDIRECTED})
+"""Statuses in which the appeal waits for the agency: its clocks run, the desk lists it."""
+
+SETTLED = frozenset({S.ANSWERED, S.SOLVED, S.CLOSED})
+"""The agency answered or solved it (the resident may have closed it since); rejections not included."""
 
 
 class Action(StrEnum):
@@ -33,15 +60,13 @@ class Action(StrEnum):
     RETURN = "return"
 
 
-_WAITING = frozenset({S.NEW, S.PASSED, S.IN_PROGRESS, S.REDIRECTED})
-
 ALLOWED_FROM: dict[Action, frozenset[S]] = {
     Action.TAKE: frozenset({S.NEW, S.PASSED, S.REDIRECTED}),
-    Action.ANSWER: _WAITING | {S.ANSWERED},
-    Action.REDIRECT: _WAITING,
-    Action.REJECT: _WAITING | {S.ANSWERED},
-    Action.SOLVE: _WAITING | {S.ANSWERED},
-    Action.EXTEND: _WAITING,
+    Action.ANSWER: OPEN_STATUSES | {S.ANSWERED},
+    Action.REDIRECT: OPEN_STATUSES,
+    Action.REJECT: OPEN_STATUSES | {S.ANSWERED},
+    Action.SOLVE: OPEN_STATUSES | {S.ANSWERED},
+    Action.EXTEND: OPEN_STATUSES,
     Action.UPHOLD: frozenset({S.CONTESTED}),
     Action.RETURN: frozenset({S.CONTESTED}),
 }
@@ -53,7 +78,7 @@ AWAITING_FEEDBACK = frozenset({S.ANSWERED, S.SOLVED})
 RATEABLE = frozenset({S.ANSWERED, S.SOLVED, S.CLOSED, S.REJECTED, S.CONTESTED})
 """Every closed appeal may be rated, a rejected one too."""
 CONTESTABLE = frozenset({S.REJECTED})
-ADDABLE = _WAITING | {S.ANSWERED}
+ADDABLE = OPEN_STATUSES | {S.ANSWERED}
 """Statuses in which the resident may add details."""
 
 

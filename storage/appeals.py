@@ -11,13 +11,7 @@ from typing import Protocol
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Appeal,
-    AppealEvent,
-    AppealStatus,
-    Attachment,
-    Resident,
-)
+from storage.models import Appeal, AppealEvent, Attachment, Resident
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +72,11 @@ class NewAppeal:
 
 
 async def create_appeal(
-    session: AsyncSession, resident: Resident, new: NewAppeal, *, now: datetime
+    session: AsyncSession, resident: Resident, new: NewAppeal, *, status: str, now: datetime
 ) -> Appeal:
-    """Store the appeal, its photos and its ``created`` event; the caller's transaction
-    commits. ``appeal.attachments`` is loaded, so the card can be built from it."""
+    """Store the appeal in ``status`` (the core's first one), its photos and its ``created``
+    event; the caller's transaction commits. ``appeal.attachments`` is loaded, so the card
+    can be built from it."""
     appeal = Appeal(
         resident_id=resident.id,
         platform=new.platform,
@@ -92,7 +87,7 @@ async def create_appeal(
         latitude=new.latitude,
         longitude=new.longitude,
         phone=new.phone,
-        status=AppealStatus.NEW.value,
+        status=status,
         created_at=now,
         updated_at=now,
     )
@@ -118,7 +113,7 @@ async def create_appeal(
             actor_kind="resident",
             actor_platform=resident.platform,
             actor_id=resident.external_id,
-            to_status=AppealStatus.NEW.value,
+            to_status=status,
         )
     )
     return appeal

@@ -1,15 +1,18 @@
-"""Desk queries: appeals as the agencies see them, their links, history and deadlines."""
+"""Desk queries: appeals as the agencies see them, their links, history and deadlines.
+
+The queries over appeals waiting for an agency take those statuses as ``waiting`` from the
+caller (``handlers.workflow.OPEN_STATUSES``): which status means what is the core's to say.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    OPEN_STATUSES,
     Appeal,
     AppealEvent,
     Attachment,
@@ -18,8 +21,6 @@ from storage.models import (
     OutboxStatus,
     Resident,
 )
-
-_OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
 async def appeal_for_update(session: AsyncSession, appeal_id: int) -> Appeal | None:
@@ -134,12 +135,14 @@ async def history(session: AsyncSession, appeal_id: int) -> Sequence[AppealEvent
     return (await session.scalars(stmt)).all()
 
 
-async def open_appeals(session: AsyncSession, agency_id: str | None, *, limit: int = 50) -> Sequence[Appeal]:
+async def open_appeals(
+    session: AsyncSession, agency_id: str | None, waiting: Collection[str], *, limit: int = 50
+) -> Sequence[Appeal]:
     """Appeals waiting for this agency (``None``: for the admin chats), oldest first."""
     agency = Appeal.agency_id.is_(None) if agency_id is None else Appeal.agency_id == agency_id
     stmt = (
         select(Appeal)
-        .where(agency, Appeal.status.in_(_OPEN))
+        .where(agency, Appeal.status.in_(sorted(waiting)))
         .order_by(Appeal.created_at, Appeal.id)
         .limit(limit)
     )
@@ -154,17 +157,17 @@ def _answer_overdue(now: datetime) -> ColumnElement[bool]:
     return and_(Appeal.answered_at.is_(None), Appeal.answer_due_at < now)
 
 
-async def overdue_appeals(session: AsyncSession, now: datetime) -> Sequence[Appeal]:
+async def overdue_appeals(session: AsyncSession, now: datetime, waiting: Collection[str]) -> Sequence[Appeal]:
     """Open appeals past a running clock's deadline (first response or answer), by agency."""
     stmt = (
         select(Appeal)
-        .where(Appeal.status.in_(_OPEN), or_(_first_overdue(now), _answer_overdue(now)))
+        .where(Appeal.status.in_(sorted(waiting)), or_(_first_overdue(now), _answer_overdue(now)))
         .order_by(Appeal.agency_id, Appeal.created_at, Appeal.id)
     )
     return (await session.scalars(stmt)).all()
 
 
-async def clocks_to_check(session: AsyncSession, now: datetime) -> Sequence[Appeal]:
+async def clocks_to_check(session: AsyncSession, now: datetime, waiting: Collection[str]) -> Sequence[Appeal]:
     """Open appeals with a running clock at or past its half-way point and not yet
     escalated: the candidates for reminders. Locked, skipping rows another worker holds,
     on PostgreSQL."""
@@ -180,18 +183,20 @@ async def clocks_to_check(session: AsyncSession, now: datetime) -> Sequence[Appe
     )
     stmt = (
         select(Appeal)
-        .where(Appeal.status.in_(_OPEN), or_(first, answer))
+        .where(Appeal.status.in_(sorted(waiting)), or_(first, answer))
         .order_by(Appeal.id)
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(stmt)).all()
 
 
-async def waiting_without_answer_clock(session: AsyncSession) -> Sequence[Appeal]:
+async def waiting_without_answer_clock(session: AsyncSession, waiting: Collection[str]) -> Sequence[Appeal]:
     """Open appeals stored before the answer clock existed (none once they have one)."""
     stmt = (
         select(Appeal)
-        .where(Appeal.status.in_(_OPEN), Appeal.answer_due_at.is_(None), Appeal.answered_at.is_(None))
+        .where(
+            Appeal.status.in_(sorted(waiting)), Appeal.answer_due_at.is_(None), Appeal.answered_at.is_(None)
+        )
         .order_by(Appeal.id)
         .with_for_update(skip_locked=True)
     )

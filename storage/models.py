@@ -66,29 +66,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
-class AppealStatus(StrEnum):
-    MODERATION = "moderation"
-    """Read in the admin chat before any agency sees it (``[moderation]`` in the catalogue)."""
-    NEW = "new"
-    PASSED = "passed"
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    SOLVED = "solved"
-    REJECTED = "rejected"
-    REDIRECTED = "redirected"
-    CONTESTED = "contested"
-    """The resident contests a rejection; the admin chat upholds it or sends it back."""
-    CLOSED = "closed"
-    REVIEW = "review"
-    """The agency's answer waits for the centre's approval (``review_answers`` in the catalogue)."""
-
-
-OPEN_STATUSES = frozenset(
-    {AppealStatus.NEW, AppealStatus.PASSED, AppealStatus.IN_PROGRESS, AppealStatus.REDIRECTED}
-)
-"""Statuses in which the appeal waits for the agency."""
-
-
 class Resident(Base):
     """A person on one platform. Personal data only after consent; wiped by /forget."""
 
@@ -142,7 +119,8 @@ class Appeal(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     phone: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=AppealStatus.NEW.value)
+    status: Mapped[str] = mapped_column(String(16))
+    """An ``AppealStatus`` value of the core's workflow (``handlers.workflow``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     passed_at: Mapped[datetime | None]

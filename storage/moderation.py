@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appeal, AppealEvent, AppealStatus, MessageLink, OutboxMessage, OutboxStatus
+from storage.models import Appeal, AppealEvent, MessageLink, OutboxMessage, OutboxStatus
 
 
 async def links(session: AsyncSession, appeal_id: int, role: str) -> Sequence[MessageLink]:
@@ -22,30 +22,20 @@ async def links(session: AsyncSession, appeal_id: int, role: str) -> Sequence[Me
     return (await session.scalars(stmt)).all()
 
 
-async def awaiting_moderation(session: AsyncSession, before: datetime) -> Sequence[Appeal]:
-    """Appeals in moderation whose deadline falls before ``before`` and that were not yet
-    reminded at the deadline. Locked, skipping rows another worker holds, on PostgreSQL."""
+async def awaiting_moderation(session: AsyncSession, before: datetime, status: str) -> Sequence[Appeal]:
+    """Appeals in ``status`` (the core's moderation status) whose deadline falls before
+    ``before`` and that were not yet reminded at the deadline. Locked, skipping rows another
+    worker holds, on PostgreSQL."""
     stmt = (
         select(Appeal)
         .where(
-            Appeal.status == AppealStatus.MODERATION.value,
+            Appeal.status == status,
             Appeal.deadline_at.is_not(None),
             Appeal.deadline_at < before,
             Appeal.reminded_due_at.is_(None),
         )
         .order_by(Appeal.deadline_at, Appeal.id)
         .with_for_update(skip_locked=True)
-    )
-    return (await session.scalars(stmt)).all()
-
-
-async def in_moderation(session: AsyncSession, *, limit: int = 50) -> Sequence[Appeal]:
-    """Appeals waiting for the moderators, oldest first."""
-    stmt = (
-        select(Appeal)
-        .where(Appeal.status == AppealStatus.MODERATION.value)
-        .order_by(Appeal.created_at, Appeal.id)
-        .limit(limit)
     )
     return (await session.scalars(stmt)).all()
 

@@ -6,12 +6,15 @@ table. First-response time is ``first_response_at - passed_at`` (``created_at`` 
 appeal was never passed on). Medians: ``percentile_cont`` on PostgreSQL, the middle row(s)
 of a window on SQLite, which has no percentile function.
 
+Which stored status means what (waiting, settled, solved, …) is the core's to say
+(``handlers.workflow``): the figures that depend on it take a :class:`Statuses` from the caller.
+
 Also here: claiming a digest for a channel and period (the row that makes it exactly once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +24,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OPEN_STATUSES, Appeal, AppealStatus, DigestPost
+from storage.models import Appeal, DigestPost
+
+
+@dataclass(frozen=True, slots=True)
+class Statuses:
+    """The stored statuses the figures tell apart, as the core's workflow names them."""
+
+    waiting: Collection[str]
+    """Waiting for an agency."""
+    settled: Collection[str]
+    """Answered or solved by the agency, or closed by the resident since."""
+    solved: str
+    closed: str
+    """Closed by the resident: confirmed as solved (counted as solved when it had been)."""
+    rejected: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +94,10 @@ def _in_period(start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(Appeal.created_at >= start, Appeal.created_at < end)
 
 
-def _solved() -> ColumnElement[bool]:
+def _solved(statuses: Statuses) -> ColumnElement[bool]:
     return or_(
-        Appeal.status == AppealStatus.SOLVED.value,
-        and_(Appeal.status == AppealStatus.CLOSED.value, Appeal.solved_at.is_not(None)),
+        Appeal.status == statuses.solved,
+        and_(Appeal.status == statuses.closed, Appeal.solved_at.is_not(None)),
     )
 
 
@@ -92,7 +109,7 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-async def totals(session: AsyncSession, start: datetime, end: datetime) -> Totals:
+async def totals(session: AsyncSession, start: datetime, end: datetime, statuses: Statuses) -> Totals:
     """Received, passed, answered and solved appeals of the period, and the mean and median
     first-response time of those answered."""
     dialect = _dialect(session)
@@ -102,9 +119,9 @@ async def totals(session: AsyncSession, start: datetime, end: datetime) -> Total
         func.count(),
         _count_where(Appeal.passed_at.is_not(None)),
         _count_where(answered),
-        _count_where(_solved()),
+        _count_where(_solved(statuses)),
         func.avg(case((answered, seconds))),
-        _count_where(and_(Appeal.status == AppealStatus.REJECTED.value, Appeal.passed_at.is_(None))),
+        _count_where(and_(Appeal.status == statuses.rejected, Appeal.passed_at.is_(None))),
     ]
     if dialect == "postgresql":
         columns.append(func.percentile_cont(0.5).within_group(seconds))
@@ -147,10 +164,9 @@ def _answer_decided(now: datetime) -> ColumnElement[bool]:
     )
 
 
-_SETTLED = (AppealStatus.ANSWERED.value, AppealStatus.SOLVED.value, AppealStatus.CLOSED.value)
-
-
-async def quality(session: AsyncSession, start: datetime, end: datetime, now: datetime) -> Quality:
+async def quality(
+    session: AsyncSession, start: datetime, end: datetime, now: datetime, statuses: Statuses
+) -> Quality:
     """On-time shares of both clocks (as decided at ``now``), ratings and confirmations of
     the appeals created in the period."""
     columns: list[ColumnElement[Any]] = [
@@ -160,8 +176,8 @@ async def quality(session: AsyncSession, start: datetime, end: datetime, now: da
         _count_where(_answer_on_time()),
         func.count(Appeal.rating),
         func.avg(Appeal.rating),
-        _count_where(Appeal.status.in_(_SETTLED)),
-        _count_where(Appeal.status == AppealStatus.CLOSED.value),
+        _count_where(Appeal.status.in_(sorted(statuses.settled))),
+        _count_where(Appeal.status == statuses.closed),
     ]
     row = (await session.execute(select(*columns).where(_in_period(start, end)))).one()
     return Quality(
@@ -176,12 +192,11 @@ async def quality(session: AsyncSession, start: datetime, end: datetime, now: da
     )
 
 
-async def open_overdue(session: AsyncSession, now: datetime) -> int:
+async def open_overdue(session: AsyncSession, now: datetime, statuses: Statuses) -> int:
     """Appeals waiting for an agency now with a clock past its deadline."""
     first = and_(Appeal.first_response_at.is_(None), Appeal.deadline_at < now)
     answer = and_(Appeal.answered_at.is_(None), Appeal.answer_due_at < now)
-    waiting = sorted(s.value for s in OPEN_STATUSES)
-    stmt = select(func.count()).where(Appeal.status.in_(waiting), or_(first, answer))
+    stmt = select(func.count()).where(Appeal.status.in_(sorted(statuses.waiting)), or_(first, answer))
     return int(await session.scalar(stmt) or 0)
 
 

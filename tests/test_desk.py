@@ -14,7 +14,8 @@ from handlers.context import Context
 from handlers.core import Core
 from handlers.events import ChatKind, ChatRef, Event, Platform
 from handlers.paging import shorten
-from storage.models import AppealEvent, AppealStatus, OutboxMessage, Resident
+from handlers.workflow import AppealStatus
+from storage.models import AppealEvent, OutboxMessage, Resident
 from tests.support.chat import assert_fits
 from tests.support.desk import (
     ADMIN,

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from handlers.context import Context
 from handlers.core import Core
 from handlers.events import MediaKind, Platform
+from handlers.workflow import OPEN_STATUSES
 from storage.db import Database
-from storage.models import OPEN_STATUSES, Appeal, AppealEvent, Attachment, Dialogue, Resident
+from storage.models import Appeal, AppealEvent, Attachment, Dialogue, Resident
 from tests.support import ButtonNotShown, ResidentChat
 from tests.support.steps import step
 

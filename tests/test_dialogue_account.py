@@ -13,6 +13,7 @@ from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.core import Core
 from handlers.events import Platform
+from handlers.workflow import AppealStatus
 from storage import appeals as appeal_store
 from storage.db import Database
 from storage.models import Appeal, AppealEvent, Attachment, Dialogue, MessageLink, Resident
@@ -286,7 +287,7 @@ async def test_limit_is_checked_again_when_sending(ctx: Context, db: Database) -
     async with db.transaction() as session:  # filed meanwhile through another worker
         [resident] = (await session.scalars(select(Resident))).all()
         new = appeal_store.NewAppeal("telegram", "roads", "tambov", "Другая проблема где-то рядом")
-        await appeal_store.create_appeal(session, resident, new, now=ctx.clock.now())
+        await appeal_store.create_appeal(session, resident, new, status=AppealStatus.NEW, now=ctx.clock.now())
     await chat.click("Отправить")
     assert "1 обращение за последний час" in chat.last_text
     assert "Черновик сохранён" in chat.last_text

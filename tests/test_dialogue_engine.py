@@ -16,6 +16,7 @@ from handlers.core import Core
 from handlers.dialogue import FLOW
 from handlers.dialogue.draft import Memory
 from handlers.events import Platform
+from handlers.workflow import AppealStatus
 from storage.appeals import NewAppeal, create_appeal
 from storage.db import Database
 from storage.models import Appeal, Dialogue, Resident
@@ -73,7 +74,7 @@ async def test_a_vk_residents_appeal_list_is_paged_to_fit(core: Core, ctx: Conte
         [resident] = (await session.scalars(select(Resident))).all()
         for n in range(9):
             new = NewAppeal("vk", "roads", "tambov", f"{DESCRIPTION}, дом {n}", None, None, None, None)
-            await create_appeal(session, resident, new, now=ctx.clock.now())
+            await create_appeal(session, resident, new, status=AppealStatus.NEW, now=ctx.clock.now())
     await chat.send("/my")
     first = [b for b in chat.buttons if b.startswith("№")]
     assert 0 < len(first) < 9 and "Ещё ▶" in chat.buttons

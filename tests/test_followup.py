@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.core import Core
 from handlers.events import ChatRef, PersonRef, Platform
-from storage.models import AppealStatus
+from handlers.workflow import AppealStatus
 from tests.support.desk import (
     RESIDENT,
     RESIDENT_CHAT,

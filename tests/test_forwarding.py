@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from handlers.catalogue import EXAMPLE_PATH, parse_catalogue
 from handlers.context import Context
 from handlers.events import Location
-from storage.models import AppealStatus
+from handlers.workflow import AppealStatus
 from tests.support.desk import (
     ADMIN,
     ROADS_REGION,

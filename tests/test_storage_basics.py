@@ -24,6 +24,7 @@ async def test_timestamps_come_back_aware_utc(db: Database) -> None:
                 category_id="roads",
                 municipality_id="tambov",
                 description="Яма на дороге у дома 5",
+                status="new",
                 created_at=datetime(2026, 11, 23, 23, 59, tzinfo=moscow),
             )
         )

@@ -16,8 +16,9 @@ from handlers.context import Context
 from handlers.events import Button, Capabilities, Reply
 from handlers.paging import shorten
 from handlers.texts import Safe
+from handlers.workflow import OPEN_STATUSES
 from storage import appeals as appeal_store
-from storage.models import OPEN_STATUSES, Appeal, AppealEvent
+from storage.models import Appeal, AppealEvent
 
 if TYPE_CHECKING:
     from handlers.dialogue.step import Turn

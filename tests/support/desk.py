@@ -25,6 +25,7 @@ from handlers.events import (
     reply_from_json,
 )
 from handlers.forwarding import forward_new_appeal
+from handlers.workflow import AppealStatus
 from storage.models import (
     Appeal,
     AppealEvent,
@@ -87,6 +88,7 @@ async def file_appeal(
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
             phone=phone,
+            status=AppealStatus.NEW,
             created_at=now,
         )
         session.add(appeal)

@@ -14,10 +14,10 @@ from handlers.deadlines import start_answer_clock
 from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
 from handlers.dialogue.step import Input, Step, Turn, split
 from handlers.events import MediaKind, Reply
-from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, CONTESTABLE, RATEABLE
+from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, CONTESTABLE, RATEABLE, AppealStatus
 from storage import desk as q
 from storage.appeals import add_attachments
-from storage.models import Appeal, AppealStatus
+from storage.models import Appeal
 
 ACTIONS = frozenset({"fb", "rate", "add", "ct"})
 

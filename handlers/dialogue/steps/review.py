@@ -12,8 +12,8 @@ from handlers.events import Button, Reply
 from handlers.forwarding import forward_new_appeal
 from handlers.phones import format_phone
 from handlers.texts import Safe
+from handlers.workflow import AppealStatus
 from storage import appeals as appeal_store
-from storage.models import AppealStatus
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +132,7 @@ async def submit(turn: Turn) -> None:
             phone=draft.phone,
             photos=tuple(appeal_store.PhotoRef(p.platform, p.ref, p.unique_id, p.url) for p in draft.photos),
         ),
+        status=AppealStatus.NEW.value,
         now=ctx.clock.now(),
     )
     if draft.phone:

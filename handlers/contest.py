@@ -24,12 +24,10 @@ from handlers.desk_ops import (
     refresh_cards,
     tell_resident,
 )
-from handlers.events import Button, Reply, Response
+from handlers.events import Button, Capabilities, Reply, Response
+from handlers.paging import shorten
 from handlers.workflow import Action, AppealStatus
 from storage.models import Appeal
-
-_LABEL_MAX = 40
-"""VK's limit for a button label; Telegram allows more."""
 
 
 def contest_button(ctx: Context, appeal: Appeal) -> tuple[Button, ...]:
@@ -95,11 +93,11 @@ async def uphold(
     return Response([Reply(done, edit_message_id=message_id)], toast=texts("desk-toast-done"))
 
 
-def return_choices(ctx: Context, appeal: Appeal) -> Response:
+def return_choices(ctx: Context, appeal: Appeal, caps: Capabilities) -> Response:
     """Which agency gets the appeal back: the one that rejected it first."""
     agencies = sorted(ctx.catalogue.agencies, key=lambda a: a.id != appeal.agency_id)
     rows = tuple(
-        (Button(_label(agency.name), payload=card.payload(Action.RETURN, appeal.id, agency.id)),)
+        (Button(shorten(agency.name, caps), payload=card.payload(Action.RETURN, appeal.id, agency.id)),)
         for agency in agencies
     )
     return Response([Reply(ctx.texts("desk-return-choose", number=appeal.number), buttons=rows)])
@@ -136,7 +134,3 @@ async def send_back(
     )
     done = texts("desk-done-return", number=appeal.number, agency=target.name)
     return Response([Reply(done, edit_message_id=message_id)], toast=texts("desk-toast-done"))
-
-
-def _label(name: str) -> str:
-    return name if len(name) <= _LABEL_MAX else name[: _LABEL_MAX - 1].rstrip() + "…"

@@ -163,7 +163,7 @@ class Desk:
                 return await contest.uphold(self.ctx, session, appeal, actor, event.message_id)
             if action is Action.RETURN:
                 if extra is None:
-                    return contest.return_choices(self.ctx, appeal)
+                    return contest.return_choices(self.ctx, appeal, self.ctx.caps(event.chat.platform))
                 return await contest.send_back(self.ctx, session, appeal, actor, extra, event.message_id)
             if extra is None or extra.startswith(_PAGE):
                 return self._redirect_choices(event, appeal, extra)
@@ -381,7 +381,7 @@ class Desk:
         chat = resident_chat(resident)
         if chat is None:
             return Response([Reply(texts("desk-refuse-resident-gone"), reply_to=here)])
-        stuck = stranded(event.media, chat.platform)
+        stuck = stranded(event.media, chat.platform, self.ctx.caps)
         if stuck:
             kinds = ", ".join(sorted({texts(f"media-kind-{m.kind.value}") for m in stuck}))
             return Response([Reply(texts("desk-refuse-media", kinds=kinds), reply_to=here)])

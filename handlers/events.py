@@ -175,6 +175,11 @@ class Capabilities:
     inline_rows_max: int = 6
     inline_row_max: int = 5
     """Inline buttons in one row."""
+    files_by_reference: bool = False
+    """Any file the bot received here can be downloaded by its reference alone, so it can
+    travel to another platform even without a link."""
+    resend_stickers: bool = False
+    """A sticker received here can be sent again, by its reference, to a chat of the same platform."""
 
 
 class ButtonRequest(StrEnum):

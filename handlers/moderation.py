@@ -24,6 +24,7 @@ from handlers.deadlines import submitted_terms
 from handlers.desk_ops import SYSTEM, Actor, queue, record, tell_resident
 from handlers.events import Button, ChatRef, Event, Keyboard, Platform, Reply, Response
 from handlers.forwarding import pass_on
+from handlers.paging import shorten
 from handlers.workflow import AppealStatus
 from storage import desk as q
 from storage import moderation as mq
@@ -32,8 +33,6 @@ from storage.models import Appeal
 PREFIX = "m"
 ROLE = "moderation"
 """The link role of a moderation card (edited when the appeal leaves moderation)."""
-_LABEL_MAX = 40
-"""VK's limit for a button label; Telegram allows more."""
 
 
 class Op(StrEnum):
@@ -64,16 +63,13 @@ def parse(data: str) -> tuple[Op, int, str | None] | None:
     return op, int(parts[2]), choice
 
 
-def label(text: str) -> str:
-    return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1].rstrip() + "…"
-
-
-def buttons(ctx: Context, appeal: Appeal) -> Keyboard:
+def buttons(ctx: Context, appeal: Appeal, chat: ChatRef) -> Keyboard:
+    """The moderation card's buttons, their labels as long as ``chat`` shows them."""
     texts = ctx.texts
     rows: list[tuple[Button, ...]] = []
     agency = ctx.catalogue.agency(appeal.agency_id)
     if agency is not None:
-        pass_label = label(texts("moderation-button-pass", agency=agency.name))
+        pass_label = shorten(texts("moderation-button-pass", agency=agency.name), ctx.caps(chat.platform))
         rows.append((Button(pass_label, payload=payload(Op.PASS, appeal.id)),))
     rows.append(
         (
@@ -99,7 +95,7 @@ async def hold(ctx: Context, session: AsyncSession, appeal: Appeal) -> None:
             if role == "card":
                 reply = Reply(
                     text=ctx.texts("moderation-card-title") + "\n" + reply.text,
-                    buttons=buttons(ctx, appeal),
+                    buttons=buttons(ctx, appeal, chat),
                 )
                 role = ROLE
             await queue(ctx, session, chat, reply, purpose="card", appeal_id=appeal.id, link_role=role)
@@ -141,14 +137,14 @@ class ModerationDesk:
             if op is Op.PASS:
                 return await self._pass(session, event, appeal, actor)
             if choice is None:
-                return self._choices(op, appeal)
+                return self._choices(op, appeal, event.chat)
             if op is Op.TOPIC:
                 return await self._change_topic(session, event, appeal, actor, choice)
             if op is Op.AGENCY:
                 return await self._change_agency(session, event, appeal, actor, choice)
             return await self._decline(session, event, appeal, actor, choice)
 
-    def _choices(self, op: Op, appeal: Appeal) -> Response:
+    def _choices(self, op: Op, appeal: Appeal, chat: ChatRef) -> Response:
         texts, catalogue = self.ctx.texts, self.ctx.catalogue
         if op is Op.TOPIC:
             items = [(c.id, c.title) for c in catalogue.categories if c.id != appeal.category_id]
@@ -161,7 +157,10 @@ class ModerationDesk:
         else:
             items = [(r.id, r.title) for r in catalogue.moderation.reasons]
             key = "moderation-choose-reason"
-        rows = tuple((Button(label(title), payload=payload(op, appeal.id, item)),) for item, title in items)
+        caps = self.ctx.caps(chat.platform)
+        rows = tuple(
+            (Button(shorten(title, caps), payload=payload(op, appeal.id, item)),) for item, title in items
+        )
         return Response([Reply(texts(key, number=appeal.number), buttons=rows)])
 
     async def _pass(
@@ -256,7 +255,8 @@ async def check_moderation(ctx: Context) -> None:
                 kind, key = "moderation_half", "moderation-remind-half"
             else:
                 continue
-            reply = Reply(texts(key, number=appeal.number, deadline=due_text), buttons=buttons(ctx, appeal))
+            text = texts(key, number=appeal.number, deadline=due_text)
             for chat in catalogue.admin.chats:
+                reply = Reply(text, buttons=buttons(ctx, appeal, chat))
                 await queue(ctx, session, chat, reply, purpose="reminder", appeal_id=appeal.id)
             await record(ctx, session, appeal, kind, SYSTEM)

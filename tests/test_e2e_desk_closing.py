@@ -57,8 +57,8 @@ async def test_a_contested_rejection_sent_back_gets_a_new_card_and_answer_term(
 
     await admins.click(contest, "Вернуть в ведомство", by=admin)
     choose = await admins.expect_message(contains="В какое ведомство вернуть")
-    assert choose.buttons[0] == ["Управление дорожного хозяйства г. Тамбо…"]  # the one that rejected it
-    await admins.click(choose, "Управление ЖКХ и государственная жилищн…", by=admin)
+    assert choose.buttons[0] == ["Управление дорожного хозяйства г. Тамбова"]  # the one that rejected it
+    await admins.click(choose, "Управление ЖКХ и государственная жилищная инспекция", by=admin)
     await admins.expect_edit(choose, "возвращено в Управление ЖКХ")
 
     housing = tg.group(HOUSING)

@@ -73,7 +73,7 @@ async def test_an_appeal_waits_for_the_centre_and_passing_it_on_brings_the_card_
 
     assert "на проверке" in card.text
     assert card.buttons == [
-        ["Передать: Управление дорожного хозяйств…"],
+        ["Передать: Управление дорожного хозяйства г. Тамбова"],
         ["Сменить тему", "Другое ведомство"],
         ["Отклонить"],
     ]
@@ -83,7 +83,7 @@ async def test_an_appeal_waits_for_the_centre_and_passing_it_on_brings_the_card_
     assert (await stored(telegram_bot, appeal_id)).status == "moderation"
 
     telegram_bot.clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
-    await admins.click(card, "Передать: Управление дорожного хозяйств…", by=moderator)
+    await admins.click(card, "Передать: Управление дорожного хозяйства г. Тамбова", by=moderator)
 
     agency = tg.group(TAMBOV_ROADS)
     agency_card = await agency.expect_message(contains=f"Обращение № {number}", has_button="Взять в работу")
@@ -156,10 +156,12 @@ async def test_another_agency_lists_those_serving_the_topic_first_and_passes_it_
     await admins.click(card, "Другое ведомство", by=moderator)
     choose = await admins.expect_message(contains="В какое ведомство")
     labels = [row[0] for row in choose.buttons]
-    assert labels[0] == "Министерство транспорта и дорожного хоз…", "the other roads agency first"
+    assert labels[0] == "Министерство транспорта и дорожного хозяйства области", (
+        "the other roads agency first"
+    )
     assert "Управление дорожного хозяйства г. Тамбова" not in " ".join(labels)
     assert len(labels) == 6
-    await admins.click(choose, "Управление ЖКХ и государственная жилищн…", by=moderator)
+    await admins.click(choose, "Управление ЖКХ и государственная жилищная инспекция", by=moderator)
 
     housing = tg.group(HOUSING)
     await housing.expect_message(contains=f"Обращение № {number}", has_button="Взять в работу")
@@ -252,7 +254,7 @@ async def test_the_digest_counts_received_passed_on_and_turned_away_apart(
     admins: Group = tg.group(ADMINS)
     _, _, first = await _filed(tg, 1001)
     _, _, second = await _filed(tg, 1002, "Реклама ремонта квартир недорого звоните")
-    await admins.click(first, "Передать: Управление дорожного хозяйств…", by=moderator)
+    await admins.click(first, "Передать: Управление дорожного хозяйства г. Тамбова", by=moderator)
     await admins.click(second, "Отклонить", by=moderator)
     reasons = await admins.expect_message(contains="Причина отказа")
     await admins.click(reasons, "Спам, реклама", by=moderator)

@@ -15,4 +15,6 @@ CAPABILITIES = Capabilities(
     inline_buttons_max=100,
     inline_rows_max=100,
     inline_row_max=8,
+    files_by_reference=True,  # getFile: any file the bot received, up to 20 MB
+    resend_stickers=True,  # sendSticker takes the file_id of a sticker the bot received
 )

@@ -14,4 +14,9 @@ CAPABILITIES = Capabilities(
     inline_buttons_max=10,  # inline keyboard: at most 10 buttons in all (11 get error 911)
     inline_rows_max=6,  # inline keyboard: at most 6 rows
     inline_row_max=5,  # at most 5 buttons in a row
+    # A file arrives as an attachment string; only photos, documents and voice messages carry
+    # a link (photo sizes[].url, doc.url, audio_message.link_ogg): videos and music have none.
+    files_by_reference=False,
+    # A community cannot send a sticker it received back as an attachment.
+    resend_stickers=False,
 )

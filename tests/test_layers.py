@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from handlers.workflow import AppealStatus
+
 ROOT = Path(__file__).parents[1]
 FORBIDDEN = {
     "handlers": ("aiogram", "vkbottle", "bot", "digests"),
@@ -59,3 +61,16 @@ def test_no_dialogue_module_is_longer_than_a_page_or_two() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 300
     }
     assert long == {}
+
+
+def test_storage_names_no_status() -> None:
+    """Which status means what is the core's (``handlers.workflow``): storage keeps the status
+    as a string and its queries take the statuses they filter on from the caller."""
+    statuses = {status.value for status in AppealStatus}
+    named = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}"
+        for path in sorted((ROOT / "storage").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in statuses
+    ]
+    assert named == []

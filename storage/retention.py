@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
@@ -49,6 +49,7 @@ class PurgeReport:
     inbox_erased: int = 0
     outbox_erased: int = 0
     residents_deleted: int = 0
+    holds_dropped: int = 0
     batches: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -56,7 +57,8 @@ class PurgeReport:
         return (
             f"inbox rows deleted: {self.inbox_deleted}, inbox rows of people without consent erased: "
             f"{self.inbox_erased}, outbox payloads erased: {self.outbox_erased}, people without consent "
-            f"forgotten: {self.residents_deleted} ({self.batches} batches)"
+            f"forgotten: {self.residents_deleted}, held first messages dropped: {self.holds_dropped} "
+            f"({self.batches} batches)"
         )
 
 
@@ -119,10 +121,73 @@ async def purge(
             report.batches += 1
             await asyncio.sleep(0)
 
+    await _stale_holds(db, report, hold_since=hold_since, batch=batch)
     await _unconsented_inbox(db, report, now=now, hold_since=hold_since, batch=batch)
     await _unconsented_outbox(db, report, now=now, hold_since=hold_since, keep=set(keep_chats), batch=batch)
     await _unconsented_residents(db, report, hold_since=hold_since, batch=batch)
     return report
+
+
+async def drop_held(session: AsyncSession, platform: str, external_id: str, *, keep: str | None) -> None:
+    """«Не согласен»: what the person sent while the consent question waited goes now, in
+    the caller's transaction. Their handled updates lose payload, answer and key; ``keep``
+    (the update being handled, the answer itself) and later ones still pending are theirs
+    to be handled. The dialogue's draft is the caller's to drop."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.person_key == f"{platform}:{external_id}",
+            InboxUpdate.status != "pending",
+            InboxUpdate.update_key != (keep or ""),
+        )
+        .values(payload={}, response=None, person_key=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _held_since(dialogue: Dialogue) -> datetime | None:
+    value = (dialogue.data or {}).get("held_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        held = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return held if held.tzinfo is not None else held.replace(tzinfo=UTC)
+
+
+async def _stale_holds(db: Database, report: PurgeReport, *, hold_since: datetime, batch: int) -> None:
+    """A draft held at the consent question for longer than the hold is dropped (the person
+    may have written again since: each thing they sent is held the hold at most)."""
+    last = 0
+    while True:
+        async with db.read() as session:
+            dialogues = list(
+                (
+                    await session.scalars(
+                        select(Dialogue)
+                        .where(Dialogue.resident_id > last, Dialogue.state == "consent")
+                        .order_by(Dialogue.resident_id)
+                        .limit(batch)
+                    )
+                ).all()
+            )
+        if not dialogues:
+            return
+        last = int(dialogues[-1].resident_id)
+        stale = [d.resident_id for d in dialogues if (since := _held_since(d)) and since < hold_since]
+        if stale:
+            async with db.transaction() as session:
+                for dialogue_id in stale:
+                    dialogue = await session.get(Dialogue, dialogue_id, with_for_update=True)
+                    if dialogue is None or dialogue.state != "consent":
+                        continue
+                    held = _held_since(dialogue)
+                    if held is not None and held < hold_since:
+                        dialogue.data = {}
+                        report.holds_dropped += 1
+            report.batches += 1
+        await asyncio.sleep(0)
 
 
 async def _ids(db: Database, query: Any, batch: int) -> list[int]:

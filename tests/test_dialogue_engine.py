@@ -174,8 +174,11 @@ async def test_an_old_follow_up_state_and_its_appeal_id_are_kept(core: Core, db:
         [resident] = (await session.scalars(select(Resident))).all()
     memory = Memory.load({"followup_appeal_id": 77, "category": "roads"})
     assert (memory.appeal_id, memory.draft.category) == (77, "roads")
-    await chat.send("Ещё подробности")  # appeal 77 is nobody's: the resident is idle again
-    assert (await dialogue_row(db))[0] == "idle"
+    # Appeal 77 is nobody's: the follow-up is left, and the words join the draft that
+    # was left («Продолжить» or «Начать заново» is asked).
+    await chat.send("Ещё подробности")
+    state, data = await dialogue_row(db)
+    assert state == "resume" and data["draft"]["description"] == "Ещё подробности"
     assert resident.id is not None
 
 

@@ -184,7 +184,9 @@ async def test_a_person_who_never_consented_is_gone_after_the_retention_job(
 
     bob_needles = needles_for(864201357, "Аграфена Незгодова", "+79267654321", (52.6190, 41.3580), "Луговая")
     carol_needles = {"platform id": number_pattern("975310864"), "words": words_pattern("Заречная")}
-    assert {f.needle for f in await search(app.ctx.db, bob_needles)} == set(bob_needles)
+    # «Не согласен» dropped what Bob sent at once: only who he is waits for the job.
+    left = {f.needle for f in await search(app.ctx.db, bob_needles)}
+    assert left and left <= {"platform id", "name", "surname"}, left
 
     report = await privacy.purge(app.ctx, batch=2)  # small batches: the loop must go round
 

@@ -8,6 +8,7 @@ so a resident half-way through an appeal when the bot was upgraded goes on where
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -83,6 +84,14 @@ class Memory(BaseModel):
     """The album whose photos are being added as details."""
     consent_refused: bool = False
     """«Не согласен» was pressed: what the person sent before is not held (``storage.retention``)."""
+    held_at: datetime | None = None
+    """When the draft began holding what a person sent before consenting (a day at most:
+    ``storage.retention`` clears it after that, unanswered)."""
+    prefilled: list[str] = Field(default_factory=list)
+    """Steps answered by what the resident sent first (a text, a photo, a location): passed
+    going forward; landing on one (by «Назад» or «Изменить») makes it an ordinary step."""
+    album: str | None = None
+    """The album the appeal started with: its other photos join the draft wherever they arrive."""
 
     def dump(self) -> dict[str, Any]:
         """Only what differs from an empty memory (nothing at all: ``{}``), with the version."""

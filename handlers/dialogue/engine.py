@@ -16,8 +16,8 @@ from dataclasses import replace
 
 from handlers import typed_choices
 from handlers.context import Context
-from handlers.dialogue import commands
-from handlers.dialogue.draft import Memory
+from handlers.dialogue import commands, intake
+from handlers.dialogue.draft import Draft, Memory
 from handlers.dialogue.limits import rate_limited
 from handlers.dialogue.my_appeals import MyAppeals
 from handlers.dialogue.step import Nav, Step, Turn, input_of, labels, split
@@ -87,6 +87,8 @@ class ResidentDialogue:
         if payload is not None:
             await self._press(turn, step, payload)
             return
+        if self._album_goes_on(turn, step):
+            return
         nav = self._label_nav(turn, step)
         if nav is not None:
             await self._navigate(turn, step, nav)
@@ -117,6 +119,18 @@ class ResidentDialogue:
             self.cancel(turn)
         elif not await step.on_button(turn, "nav", nav.value):
             self.stale(turn)
+
+    def _album_goes_on(self, turn: Turn, step: Step) -> bool:
+        """The other photos of the album an appeal started with arrive one by one while the
+        first steps are asked: they join the draft quietly, wherever the resident is."""
+        event, memory = turn.event, turn.memory
+        if not (event.media and step.in_draft and memory.album and event.media_group_id == memory.album):
+            return False
+        limit = self.ctx.catalogue.limits.photos_per_appeal
+        refused = intake.add_photos(turn.draft, event.media, limit)[2]
+        if refused:
+            turn.say(Reply(self.ctx.texts("resident-photo-limit", limit=limit)))
+        return True
 
     def _label_nav(self, turn: Turn, step: Step) -> Nav | None:
         """Reply-keyboard buttons arrive as their label: the label of a navigation button
@@ -175,13 +189,15 @@ class ResidentDialogue:
             raise KeyError(f"no step {name!r}")
         if name != turn.state:
             turn.memory.page = 0
+        if name in turn.memory.prefilled:  # the resident came to it: an ordinary step now
+            turn.memory.prefilled.remove(name)
         turn.state = name
 
     def question(self, turn: Turn) -> Reply:
         step = self.step(turn)
         reply = step.ask(turn)
         if step.numbered and step in self.flow:
-            shown = [s for s in self.flow if s.numbered and not s.skip_if(turn)]
+            shown = [s for s in self.flow if s.numbered and not self._passed(turn, s)]
             if step in shown:
                 prefix = self.ctx.texts("resident-step", n=shown.index(step) + 1, m=len(shown))
                 reply = replace(reply, text=f"{prefix} {reply.text}")
@@ -197,8 +213,10 @@ class ResidentDialogue:
     def enter(self, turn: Turn, index: int, direction: int = 1) -> None:
         """Go to the step at ``index`` of the flow, or the first one after it (before it,
         going back) that is not skipped; before the first step is cancelling."""
-        while 0 <= index < len(self.flow) and self.flow[index].skip_if(turn):
-            if direction > 0:
+        while 0 <= index < len(self.flow) and (
+            self._passed(turn, self.flow[index]) if direction > 0 else self.flow[index].skip_if(turn)
+        ):
+            if direction > 0 and self.flow[index].skip_if(turn):
                 self.flow[index].when_skipped(turn)
             index += direction
         if index < 0:
@@ -213,6 +231,10 @@ class ResidentDialogue:
             return
         self.go(turn, self.flow[min(index, len(self.flow) - 1)].name)
         self.ask(turn)
+
+    def _passed(self, turn: Turn, step: Step) -> bool:
+        """Not asked on the way forward: skipped, or answered by the first message."""
+        return step.skip_if(turn) or step.name in turn.memory.prefilled
 
     def advance(self, turn: Turn) -> None:
         """The current step is answered: the next one, or the review when changing a field."""
@@ -258,6 +280,19 @@ class ResidentDialogue:
             self.go(turn, IDLE)
             turn.say(self.idle_menu(turn, refusal))
             return
+        self.enter(turn, 0)
+
+    async def start_with(self, turn: Turn, draft: Draft, *, album: str | None = None) -> None:
+        """An appeal begun by what the resident sent (a text, photos, a location): the
+        steps it answers are passed, the resident is told what was kept."""
+        refusal = await rate_limited(turn)
+        if refusal is not None:
+            turn.memory = Memory()
+            self.go(turn, IDLE)
+            turn.say(self.idle_menu(turn, refusal))
+            return
+        turn.memory = Memory(draft=draft, prefilled=intake.prefilled(draft), album=album)
+        turn.say(Reply(self.ctx.texts("resident-kept", kept=intake.kept_summary(turn, draft))))
         self.enter(turn, 0)
 
     def idle_menu(self, turn: Turn, text: str | None = None) -> Reply:

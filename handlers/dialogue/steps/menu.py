@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.dialogue import intake
+from handlers.dialogue.draft import Draft
 from handlers.dialogue.step import Input, Step, Turn
 from handlers.events import Button, Reply
 
@@ -10,6 +12,7 @@ class Idle(Step):
     name = "idle"
     exits = (
         ("topic", "/new, «Подать обращение» (rate limits checked)"),
+        ("topic", "a text, photos or a location: the appeal starts with it, the steps it answers are passed"),
         ("resume", "/new with a draft left"),
         ("forget", "/forget (at any step)"),
         ("reopen_comment", "«Нет» under the agency's answer (at any step)"),
@@ -26,6 +29,17 @@ class Idle(Step):
         )
 
     async def on_input(self, turn: Turn) -> bool:
+        if not turn.draft.is_empty():
+            # A draft is left: what was sent joins it, and the resident decides about it.
+            if intake.take(turn, turn.draft):
+                turn.say(Reply(turn.t("resident-kept", kept=intake.kept_summary(turn, turn.draft))))
+                await turn.engine.begin(turn)
+                return True
+        else:
+            draft = Draft()
+            if intake.take(turn, draft):
+                await turn.engine.start_with(turn, draft, album=turn.event.media_group_id)
+                return True
         key = "resident-idle" if turn.event.text and not turn.event.media else "resident-accepts-idle"
         turn.say(turn.engine.idle_menu(turn, turn.t(key)))
         return True

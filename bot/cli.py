@@ -116,8 +116,9 @@ def check_catalogue(path: Path) -> int:
         print(f"catalogue error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     print(
-        f"{path}: OK — {len(catalogue.categories)} categories, {len(catalogue.municipalities)} "
-        f"municipalities, {len(catalogue.agencies)} agencies"
+        f"{path}: OK — {len(catalogue.categories)} categories "
+        f"({sum(bool(c.keywords) for c in catalogue.categories)} with topic keywords), "
+        f"{len(catalogue.municipalities)} municipalities, {len(catalogue.agencies)} agencies"
     )
     return EXIT_OK
 

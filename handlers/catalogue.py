@@ -99,6 +99,35 @@ class Category(_Strict):
     """The first-response hours run around the clock (urgent topics), not in working time."""
     answer_days: Annotated[int, Field(gt=0, le=366)] | None = None
     answer_day_kind: DayKind | None = None
+    keywords: tuple[str, ...] = ()
+    """Words that suggest this topic from a description (``handlers.dialogue.topics``):
+    a keyword matches a word that begins with it, so stems catch every ending
+    («фонар» — фонарь, фонари, фонарём); a phrase matches words in a row."""
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        cleaned = []
+        for keyword in value:
+            words = keyword.casefold().replace("ё", "е").split()
+            if not words or any(len(word) < KEYWORD_MIN for word in words):
+                raise ValueError(
+                    f"keyword {keyword!r}: each word needs at least {KEYWORD_MIN} letters "
+                    "(a shorter stem would match almost anything)"
+                )
+            if len(keyword) > KEYWORD_MAX:
+                raise ValueError(f"keyword {keyword!r}: at most {KEYWORD_MAX} characters")
+            normal = " ".join(words)
+            if normal in seen:
+                raise ValueError(f"keyword {keyword!r} is listed twice")
+            seen.add(normal)
+            cleaned.append(normal)
+        return tuple(cleaned)
+
+
+KEYWORD_MIN = 3
+KEYWORD_MAX = 60
 
 
 class RejectReason(_Strict):

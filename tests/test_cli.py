@@ -22,7 +22,24 @@ from tests.support.demo import file_an_appeal, leave
 
 def test_check_catalogue_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-catalogue", str(EXAMPLE_PATH)]) == 0
-    assert "OK" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "OK" in out and "9 categories (8 with topic keywords)" in out
+
+
+@pytest.mark.parametrize(
+    ("keywords", "problem"),
+    [('["ям"]', "at least 3 letters"), ('["дорог", "Дорог"]', "listed twice"), ('[" "]', "at least 3")],
+)
+def test_check_catalogue_refuses_a_topic_keyword_that_would_mislead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keywords: str, problem: str
+) -> None:
+    text = EXAMPLE_PATH.read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("keywords = ["))
+    broken = tmp_path / "catalogue.toml"
+    broken.write_text(text.replace(line, f"keywords = {keywords}", 1), encoding="utf-8")
+    assert main(["check-catalogue", str(broken)]) == 2
+    error = capsys.readouterr().err
+    assert "keywords" in error and problem in error
 
 
 def test_check_catalogue_names_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

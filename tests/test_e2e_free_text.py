@@ -56,7 +56,7 @@ async def test_a_photo_with_a_caption_before_consent_becomes_the_appeal(
     assert "описание, фото (1)" in kept.text
     passed = ("description", "photos")
     await dasha.expect_message(contains=step("topic", skipped=passed))
-    await dasha.click("Дороги")
+    await dasha.click("Да, верно")  # «Дороги», suggested by the caption
     await dasha.expect_message(contains=step("municipality", skipped=passed))
     await dasha.click("Тамбов")
     await dasha.expect_message(contains=step("place", skipped=passed))
@@ -206,3 +206,101 @@ async def test_on_vk_a_first_message_becomes_the_description(
         kept = await marfa.expect("Из вашего сообщения взяли")
         assert "описание" in kept.text
         await marfa.expect(step("topic", skipped=("description",)))
+
+
+# -- the topic its words suggest, and nothing typed is lost ---------------------------------------
+
+
+async def test_the_topic_the_words_suggest_is_offered_first_with_the_full_list_a_tap_away(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    nina = tg.user(2107, "Нина")
+    await _consented_and_idle(nina)
+    await nina.send(CAPTION)
+    await nina.expect_message(contains="Из вашего сообщения взяли: описание")
+    suggested = await nina.expect_message(contains="Похоже, тема обращения — «Дороги»")
+    assert suggested.buttons == [["Да, верно"], ["Другая тема"], ["Назад", "Отмена"]]
+    await nina.click("Другая тема")
+    full = await nina.expect_message(contains="Выберите тему обращения")
+    assert ["Дороги", "ЖКХ"] in full.buttons
+    await nina.click("ЖКХ")
+    await nina.expect_message(contains=step("municipality", skipped=("description",)))
+
+    oleg = tg.user(2108, "Олег")
+    await _consented_and_idle(oleg)
+    await oleg.send("Во дворе переполнены мусорные контейнеры, не вывозят неделю")
+    await oleg.expect_message(contains="«Экология и отходы»")
+    await oleg.click("Да, верно")
+    await oleg.expect_message(contains=step("municipality", skipped=("description",)))
+    await oleg.click("Тамбов")
+    await oleg.expect_message(contains="Где это находится")
+    await oleg.click("Пропустить")
+    await oleg.expect_message(contains="фотографии")
+    await oleg.click("Пропустить")
+    await oleg.expect_message(contains="телефон")
+    await oleg.click("Пропустить")
+    review = await oleg.expect_message(contains="Проверьте обращение")
+    assert "Тема: Экология и отходы" in review.text
+
+
+async def test_words_typed_where_a_button_was_expected_join_the_description(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    pavel = tg.user(2109, "Павел")
+    await pavel.send("/start")
+    await pavel.expect_message(contains="152-ФЗ")
+    await pavel.click("Согласен")
+    await pavel.expect_message(contains=step("topic"))
+    pavel.read_all()
+    await pavel.send("Во дворе дома 3 переполнены мусорные контейнеры")
+    kept = await pavel.expect_message(contains="Записали это как описание проблемы")
+    assert "при проверке" in kept.text
+    await pavel.expect_message(contains="«Экология и отходы»")
+    await telegram_bot.settled()
+    assert pavel.unread() == []
+    await pavel.click("Да, верно")
+    await pavel.expect_message(contains="муниципалитет")
+    await pavel.send("тамбов")  # a button's label typed: the button it is
+    await pavel.expect_message(contains="Где это находится")
+    await pavel.click("Пропустить")
+    await pavel.expect_message(contains="фотографии")
+    await pavel.send("Там ещё и крысы бегают")
+    await pavel.expect_message(contains="Добавили это к описанию проблемы")
+    await pavel.expect_message(contains="фотографии")
+    await pavel.click("Пропустить")
+    await pavel.expect_message(contains="телефон")
+    await pavel.click("Пропустить")
+    await pavel.expect_message(contains="Проверьте обращение")
+    await pavel.send("И запах ужасный")
+    await pavel.expect_message(contains="Добавили это к описанию проблемы")
+    review = await pavel.expect_message(contains="Проверьте обращение")
+    assert (
+        "Описание: Во дворе дома 3 переполнены мусорные контейнеры\nТам ещё и крысы бегают\nИ запах ужасный"
+        in review.text
+    )
+    await pavel.click("Отправить")
+    await pavel.expect_message(contains="принято")
+    async with _app(telegram_bot).ctx.db.read() as session:
+        appeal = (await session.scalars(select(Appeal))).one()
+    assert appeal.description.endswith("И запах ужасный") and appeal.municipality_id == "tambov"
+
+
+async def test_a_photo_with_a_caption_at_the_description_step_is_both(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    rita = tg.user(2110, "Рита")
+    await rita.send("/start")
+    await rita.expect_message(contains="152-ФЗ")
+    await rita.click("Согласен")
+    await rita.expect_message(contains=step("topic"))
+    await rita.click("Дороги")
+    await rita.expect_message(contains="муниципалитет")
+    await rita.click("Тамбов")
+    await rita.expect_message(contains=step("description"))
+    await rita.send_photo(caption=CAPTION)
+    await rita.expect_message(contains=step("place", skipped=("photos",)))
+    await rita.click("Пропустить")
+    await rita.expect_message(contains="телефон")
+    await rita.click("Пропустить")
+    review = await rita.expect_message(contains="Проверьте обращение")
+    assert CAPTION in review.text and "Фото: 1" in review.text

@@ -329,14 +329,20 @@ SQL = "Яма'); DROP TABLE appeals; -- и ещё \" OR 1=1 --"
 ROWS = [
     Row("whitespace-before-consent", "start", say("   \n\t  "), "согласие", may_change=RESIDENTS),
     Row("emoji-before-consent", "start", say("🔥🔥🔥"), "согласие", may_change=RESIDENTS),
-    Row("text-instead-of-consent", "consent", say("да конечно"), "ответьте на вопрос о согласии"),
+    Row(
+        "text-instead-of-consent",
+        "consent",
+        say("да конечно"),
+        "ответьте на вопрос о согласии",
+        may_change=DIALOGUE,  # held as the start of an appeal until the answer
+    ),
     Row("forged-consent-button", "consent", forged("consent:maybe"), "устарела", where="alice-toast"),
     Row("whitespace-at-topic", "topic", say("   \u3000  "), "кнопкой под сообщением"),
     Row("emoji-at-topic", "topic", say("🙈🙉🙊"), "кнопкой под сообщением"),
     Row("sticker-at-topic", "topic", media("sticker"), "кнопкой под сообщением"),
     Row("forged-topic", "topic", forged("t:../../etc/passwd"), "устарела", where="alice-toast"),
     Row("sql-callback", "topic", forged("t:roads' OR '1'='1"), "устарела", where="alice-toast"),
-    Row("typed-municipality", "municipality", say("Тамбов"), "кнопкой под сообщением"),
+    Row("typed-municipality", "municipality", say("Тамбов"), "Опишите проблему", may_change=DIALOGUE),
     Row("old-topic-button", "municipality", _old_button, "устарела", where="alice-toast"),
     Row("button-pressed-twice", "municipality", _twice, "устарела", where="alice-toast", may_change=DIALOGUE),
     Row("whitespace-description", "description", say("  \n   \t "), "пустое"),
@@ -392,7 +398,7 @@ ROWS = [
     Row("contact-of-nobody", "phone", _contact_of_nobody, "чужие контакты"),
     Row("sql-as-phone", "phone", say("1 OR 1=1; --"), "Не удалось распознать номер"),
     Row("100000-digit-phone", "phone", say("9" * 100_000), "Не удалось распознать номер"),
-    Row("typed-send", "review", say("Отправить"), "кнопкой под сообщением"),
+    Row("typed-send", "review", say("Отправить"), "принято", may_change=EVERYTHING),
     Row("forged-appeal-button", "review", forged("ap:999999"), "устарела", where="alice-toast"),
     Row("submit-pressed-twice", "idle", _submit_twice, "устарела", where="alice-toast", then=_one_appeal),
     Row(

@@ -91,6 +91,8 @@ class Memory(BaseModel):
     """Steps answered by what the resident sent first (a text, a photo, a location): passed
     going forward; landing on one (by «Назад» or «Изменить») makes it an ordinary step."""
     album: str | None = None
+    all_topics: bool = False
+    """«Другая тема» was pressed: the topic step shows the full list, not its suggestion."""
     """The album the appeal started with: its other photos join the draft wherever they arrive."""
 
     def dump(self) -> dict[str, Any]:

@@ -90,11 +90,16 @@ class ResidentDialogue:
         if self._album_goes_on(turn, step):
             return
         nav = self._label_nav(turn, step)
+        typed = None if nav is not None else self._typed_button(turn)
         if nav is not None:
             await self._navigate(turn, step, nav)
+        elif typed is not None:
+            await self._press(turn, step, typed)
         elif input_of(event) & step.accepts:
             if not await step.on_input(turn):
                 await self.route(turn)
+        elif step.in_draft and intake.keep_elsewhere(turn):
+            self.ask(turn)  # nothing sent is lost: kept in the draft, and said where
         else:
             turn.refuse(step.refusal)
 
@@ -140,6 +145,25 @@ class ResidentDialogue:
         if nav is None or nav not in step.nav or turn.event.media:
             return None
         return nav if text in labels(self.question(turn).keyboard) else None
+
+    def _typed_button(self, turn: Turn) -> str | None:
+        """A button's label typed instead of pressed («Отправить», «Готово», «Мои
+        обращения»): that button, stamped. Navigation but «Готово» and the page arrows are
+        not taken from typing (a reply keyboard's «Пропустить» tapped twice must skip one
+        step: the second tap is words at the next one)."""
+        text = (turn.event.text or "").strip().casefold()
+        if not text or turn.event.media:
+            return None
+        for row in self.question(turn).buttons:
+            for button in row:
+                payload = button.payload
+                if payload is None or button.text.casefold() != text:
+                    continue
+                action, arg, _ = split(payload)
+                if action == "pg" or (action == "nav" and arg != Nav.DONE):
+                    return None
+                return payload if "@" in payload else f"{payload}@{turn.state}"
+        return None
 
     def _close_keyboard(self, turn: Turn, started_in: str) -> None:
         """Leaving a step that showed a reply keyboard: take the keyboard away."""
@@ -188,7 +212,7 @@ class ResidentDialogue:
         if name not in self.steps:
             raise KeyError(f"no step {name!r}")
         if name != turn.state:
-            turn.memory.page = 0
+            turn.memory.page, turn.memory.all_topics = 0, False
         if name in turn.memory.prefilled:  # the resident came to it: an ordinary step now
             turn.memory.prefilled.remove(name)
         turn.state = name

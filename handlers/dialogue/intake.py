@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from handlers.dialogue.draft import Draft, Photo
 from handlers.dialogue.step import Turn
 from handlers.dialogue.validation import clean_text, has_words, valid_coordinates
-from handlers.events import Media, MediaKind
+from handlers.events import Media, MediaKind, Reply
 
 DESCRIPTION, PLACE, PHOTOS = "description", "place", "photos"
 
@@ -109,3 +109,51 @@ def kept_summary(turn: Turn, draft: Draft) -> str:
     if draft.photos:
         parts.append(t("resident-kept-part-photos", count=len(draft.photos)))
     return ", ".join(parts)
+
+
+def mark(turn: Turn, step: str) -> None:
+    """``step`` is answered by something sent earlier: passed going forward."""
+    if step not in turn.memory.prefilled:
+        turn.memory.prefilled.append(step)
+
+
+def keep_photos(turn: Turn) -> int | None:
+    """Photos sent where the step expects something else: kept in the draft (the photos
+    step is then passed), the rest of their album too. None: the event had no photos;
+    else how many the draft holds now."""
+    photos = [m for m in turn.event.media if m.kind is MediaKind.PHOTO]
+    if not photos:
+        return None
+    limit = turn.ctx.catalogue.limits.photos_per_appeal
+    refused = add_photos(turn.draft, photos, limit)[2]
+    if refused:
+        turn.say(Reply(turn.t("resident-photo-limit", limit=limit)))
+    if turn.draft.photos:
+        mark(turn, PHOTOS)
+    if turn.event.media_group_id is not None:
+        turn.memory.album = turn.event.media_group_id
+    return len(turn.draft.photos)
+
+
+def keep_typed(turn: Turn) -> bool:
+    """Words typed where a button was expected: into the description, and the resident
+    is told where they went. False: nothing in them to keep (the step's refusal is due)."""
+    key = keep_text(turn, turn.event.text or "")
+    if key is None:
+        return False
+    if key == "resident-kept-description":
+        mark(turn, DESCRIPTION)
+    turn.say(Reply(turn.t(key, max=turn.ctx.catalogue.limits.description_max)))
+    return True
+
+
+def keep_elsewhere(turn: Turn) -> bool:
+    """Text or photos (with their caption) sent to a step of the draft that takes neither:
+    kept, and the resident told so. False: nothing to keep."""
+    count = keep_photos(turn)
+    if count is not None:
+        turn.say(Reply(turn.t("resident-kept-photos", count=count)))
+        if turn.event.text:
+            keep_typed(turn)
+        return True
+    return bool(turn.event.text) and not turn.event.media and keep_typed(turn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.dialogue import intake
 from handlers.dialogue.step import BACK_AND_CANCEL, Input, Step, Turn
 from handlers.dialogue.validation import clean_text, has_words
 from handlers.events import Reply
@@ -9,7 +10,7 @@ from handlers.events import Reply
 
 class Description(Step):
     name = "description"
-    accepts = Input.TEXT
+    accepts = Input.TEXT | Input.MEDIA
     refusal = "resident-accepts-description"
     nav = BACK_AND_CANCEL
     numbered = in_draft = True
@@ -21,6 +22,17 @@ class Description(Step):
 
     async def on_input(self, turn: Turn) -> bool:
         t = turn.t
+        if turn.event.media:
+            # A photo with a caption is how people write in messengers: the photo is kept
+            # (the photos step is passed), the caption is the description.
+            count = intake.keep_photos(turn)
+            if count is None:
+                turn.refuse(self.refusal)
+                return True
+            if not clean_text(turn.event.text or ""):
+                turn.say(Reply(t("resident-description-photo-kept", count=count)))
+                turn.ask()
+                return True
         text = clean_text(turn.event.text or "")
         limits = turn.ctx.catalogue.limits
         if not text:

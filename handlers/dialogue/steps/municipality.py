@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.dialogue.step import BACK_AND_CANCEL, Step, Turn
+from handlers.dialogue import intake
+from handlers.dialogue.step import BACK_AND_CANCEL, Input, Step, Turn
 from handlers.events import Button, Reply
 from handlers.paging import paginate
 
@@ -13,6 +14,7 @@ PAGE_SIZE = 8
 class Municipality(Step):
     name = "municipality"
     skip_when = "skipped when the region has one municipality"
+    accepts = Input.TEXT
     refusal = "resident-accepts-municipality"
     nav = BACK_AND_CANCEL
     numbered = in_draft = True
@@ -49,4 +51,17 @@ class Municipality(Step):
             return False
         turn.draft.municipality = municipality.id
         turn.advance()
+        return True
+
+    async def on_input(self, turn: Turn) -> bool:
+        """A name typed instead of pressed is taken; other words join the description."""
+        typed = (turn.event.text or "").strip().casefold()
+        chosen = next((m for m in turn.ctx.catalogue.municipalities if m.name.casefold() == typed), None)
+        if chosen is not None:
+            turn.draft.municipality = chosen.id
+            turn.advance()
+        elif intake.keep_typed(turn):
+            turn.ask()
+        else:
+            turn.refuse(self.refusal)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.dialogue import intake
 from handlers.dialogue.draft import Photo
 from handlers.dialogue.step import BACK_AND_CANCEL, Input, Nav, Step, Turn
 from handlers.events import Button, MediaKind, Reply
@@ -40,9 +41,12 @@ class Photos(Step):
     async def on_input(self, turn: Turn) -> bool:
         event, t = turn.event, turn.t
         if not event.media:
-            # Words typed here ("готово", "нет фото", more details) are not kept: say so
-            # and point at the button that moves on.
-            turn.refuse("resident-photos-text-ignored", has_photos="yes" if turn.draft.photos else "no")
+            # Words typed here (more details, "нет фото") join the description, said so;
+            # what holds no words ("+", an emoji) points at the button that moves on.
+            if intake.keep_typed(turn):
+                turn.ask()
+            else:
+                turn.refuse("resident-photos-text-ignored", has_photos="yes" if turn.draft.photos else "no")
             return True
         if any(m.kind is not MediaKind.PHOTO for m in event.media):
             turn.refuse(self.refusal)

@@ -24,6 +24,11 @@ resident-kept = Из вашего сообщения взяли: { $kept }. Ос
 resident-kept-part-description = описание
 resident-kept-part-place = место
 resident-kept-part-photos = фото ({ $count })
+resident-kept-description = Записали это как описание проблемы. Поправить его можно при проверке обращения.
+resident-kept-appended = Добавили это к описанию проблемы. Поправить его можно при проверке обращения.
+resident-kept-too-long = Это не поместилось в описание: вместе с ним оно длиннее { $max } символов. Поправить описание можно при проверке обращения.
+resident-kept-photos = Фото сохранили в обращении, всего { $count }.
+resident-description-photo-kept = Фото сохранили, всего { $count }. Теперь опишите проблему текстом.
 
 ## Common buttons and notices
 
@@ -74,6 +79,9 @@ resident-btn-restart = Начать заново
 
 resident-step = <b>Шаг { $n } из { $m }.</b>
 resident-ask-topic = Выберите тему обращения.
+resident-ask-topic-suggested = Похоже, тема обращения — «{ $topic }». Если верно, нажмите «Да, верно», если нет — «Другая тема».
+resident-btn-topic-yes = Да, верно
+resident-btn-topic-other = Другая тема
 resident-ask-municipality = Выберите муниципалитет, к которому относится проблема.
 resident-ask-municipality-page = Выберите муниципалитет, к которому относится проблема (страница { $page } из { $pages }).
 resident-ask-description =

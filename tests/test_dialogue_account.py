@@ -78,7 +78,8 @@ async def test_refused_consent_stores_nothing_personal(core: Core, db: Database)
     assert (resident.name, resident.phone, resident.consent_at) == (None, None, None)
     async with db.read() as session:
         dialogue = await session.get(Dialogue, resident.id)
-    assert dialogue is not None and dialogue.state == "consent" and dialogue.data == {}
+    assert dialogue is not None and dialogue.state == "consent"
+    assert dialogue.data == {"v": 2, "consent_refused": True}, "nothing held after «Не согласен»"
 
     await bob.send("/start")
     await bob.click("Согласен")

@@ -33,6 +33,7 @@ async def handle(turn: Turn, name: str) -> None:
         turn.go("forget")
         turn.ask()
     elif name == "start" and not consented:
+        turn.memory.consent_refused = False  # asked afresh: a first message may be held again
         turn.say(Reply(t("resident-greeting")))
         turn.go("consent")
         turn.ask()

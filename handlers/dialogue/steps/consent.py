@@ -74,10 +74,11 @@ async def gate(turn: Turn) -> None:
         turn.go(Consent.name)
         turn.ask()
         return
-    if turn.state != Consent.name or memory.consent_refused or _expired(turn):
-        memory = turn.memory = Memory()
+    if turn.state != Consent.name or _expired(turn):
+        memory = turn.memory = Memory(consent_refused=memory.consent_refused and turn.state == Consent.name)
     album_goes_on = bool(event.media_group_id and event.media_group_id == memory.album)
-    kept = event.command is None and bool(intake.take(turn, memory.draft))
+    # After «Не согласен» nothing more is held: only «Согласен» (or /start) asks again.
+    kept = event.command is None and not memory.consent_refused and bool(intake.take(turn, memory.draft))
     if kept:
         memory.held_at = memory.held_at or turn.ctx.clock.now()
         memory.album = event.media_group_id or memory.album

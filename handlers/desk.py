@@ -407,6 +407,7 @@ class Desk:
             notice,
             purpose="answer",
             appeal_id=appeal.id,
+            link_role="resident",  # a reply to it goes to the thread (handlers.dialogue.agency_reply)
             report_to=(event.chat, here),
         )
         await self._keep(session, event, appeal)

@@ -58,6 +58,7 @@ async def hold(
         notice,
         purpose="answer",
         appeal_id=appeal.id,
+        link_role="resident",  # a reply to it goes to the thread (handlers.dialogue.agency_reply)
         report_to=(event.chat, event.message_id),
         not_before=ctx.clock.now(),
     )

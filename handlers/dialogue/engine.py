@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from handlers import typed_choices
 from handlers.context import Context
-from handlers.dialogue import commands, intake
+from handlers.dialogue import agency_reply, commands, intake
 from handlers.dialogue.draft import Draft, Memory
 from handlers.dialogue.limits import rate_limited
 from handlers.dialogue.my_appeals import MyAppeals
@@ -83,6 +83,8 @@ class ResidentDialogue:
             return
         if event.sender_name and turn.resident.name != event.sender_name[:128]:
             turn.resident.name = event.sender_name[:128]
+        if await agency_reply.handle(turn):
+            return
         step = self.step(turn)
         if payload is not None:
             await self._press(turn, step, payload)

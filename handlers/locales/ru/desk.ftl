@@ -198,6 +198,7 @@ followup-contest-sent = Ваше возражение по обращению �
 followup-contested-once = Отказ по обращению № { $number } уже оспаривался: оспорить можно один раз.
 followup-ask-details = Напишите, что добавить к обращению № { $number }: текст и (или) фотографии.
 followup-details-sent = Дополнение к обращению № { $number } передано в ведомство.
+followup-reply-not-now = Ответ на это сообщение не передан: обращение № { $number } в статусе «{ $status }», дополнить его уже нельзя.
 followup-details-empty = Пришлите текст или фотографии.
 
 desk-staff-reopened =

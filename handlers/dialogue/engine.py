@@ -20,7 +20,7 @@ from handlers.dialogue import agency_reply, commands, intake
 from handlers.dialogue.draft import Draft, Memory
 from handlers.dialogue.limits import rate_limited
 from handlers.dialogue.my_appeals import MyAppeals
-from handlers.dialogue.step import Nav, Step, Turn, input_of, labels, split
+from handlers.dialogue.step import Nav, Step, Turn, input_of, labels, split, typed_button
 from handlers.dialogue.steps import FLOW, OTHERS, consent, followup
 from handlers.events import Event, Reply, Response
 from storage import residents as resident_store
@@ -89,10 +89,10 @@ class ResidentDialogue:
         if payload is not None:
             await self._press(turn, step, payload)
             return
-        if self._album_goes_on(turn, step):
+        if intake.album_goes_on(turn, step):
             return
         nav = self._label_nav(turn, step)
-        typed = None if nav is not None else self._typed_button(turn)
+        typed = None if nav is not None else typed_button(turn, self.question(turn))
         if nav is not None:
             await self._navigate(turn, step, nav)
         elif typed is not None:
@@ -127,18 +127,6 @@ class ResidentDialogue:
         elif not await step.on_button(turn, "nav", nav.value):
             self.stale(turn)
 
-    def _album_goes_on(self, turn: Turn, step: Step) -> bool:
-        """The other photos of the album an appeal started with arrive one by one while the
-        first steps are asked: they join the draft quietly, wherever the resident is."""
-        event, memory = turn.event, turn.memory
-        if not (event.media and step.in_draft and memory.album and event.media_group_id == memory.album):
-            return False
-        limit = self.ctx.catalogue.limits.photos_per_appeal
-        refused = intake.add_photos(turn.draft, event.media, limit)[2]
-        if refused:
-            turn.say(Reply(self.ctx.texts("resident-photo-limit", limit=limit)))
-        return True
-
     def _label_nav(self, turn: Turn, step: Step) -> Nav | None:
         """Reply-keyboard buttons arrive as their label: the label of a navigation button
         on the step's own keyboard means that button (elsewhere it is just text)."""
@@ -147,25 +135,6 @@ class ResidentDialogue:
         if nav is None or nav not in step.nav or turn.event.media:
             return None
         return nav if text in labels(self.question(turn).keyboard) else None
-
-    def _typed_button(self, turn: Turn) -> str | None:
-        """A button's label typed instead of pressed («Отправить», «Готово», «Мои
-        обращения»): that button, stamped. Navigation but «Готово» and the page arrows are
-        not taken from typing (a reply keyboard's «Пропустить» tapped twice must skip one
-        step: the second tap is words at the next one)."""
-        text = (turn.event.text or "").strip().casefold()
-        if not text or turn.event.media:
-            return None
-        for row in self.question(turn).buttons:
-            for button in row:
-                payload = button.payload
-                if payload is None or button.text.casefold() != text:
-                    continue
-                action, arg, _ = split(payload)
-                if action == "pg" or (action == "nav" and arg != Nav.DONE):
-                    return None
-                return payload if "@" in payload else f"{payload}@{turn.state}"
-        return None
 
     def _close_keyboard(self, turn: Turn, started_in: str) -> None:
         """Leaving a step that showed a reply keyboard: take the keyboard away."""

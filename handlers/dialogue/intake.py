@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.dialogue.draft import Draft, Photo
-from handlers.dialogue.step import Turn
+from handlers.dialogue.step import Step, Turn
 from handlers.dialogue.validation import clean_text, has_words, valid_coordinates
 from handlers.events import Media, MediaKind, Reply
 
@@ -157,3 +157,15 @@ def keep_elsewhere(turn: Turn) -> bool:
             keep_typed(turn)
         return True
     return bool(turn.event.text) and not turn.event.media and keep_typed(turn)
+
+
+def album_goes_on(turn: Turn, step: Step) -> bool:
+    """The other photos of the album an appeal started with arrive one by one while the
+    first steps are asked: they join the draft quietly, wherever the resident is."""
+    event, memory = turn.event, turn.memory
+    if not (event.media and step.in_draft and memory.album and event.media_group_id == memory.album):
+        return False
+    limit = turn.ctx.catalogue.limits.photos_per_appeal
+    if add_photos(turn.draft, event.media, limit)[2]:
+        turn.say(Reply(turn.t("resident-photo-limit", limit=limit)))
+    return True

@@ -206,3 +206,23 @@ def rows(buttons: Sequence[Button], per_row: int) -> list[tuple[Button, ...]]:
 
 def labels(keyboard: Keyboard) -> set[str]:
     return {b.text for row in keyboard for b in row if b.payload is None and b.request is None}
+
+
+def typed_button(turn: Turn, question: Reply) -> str | None:
+    """A button's label typed instead of pressed («Отправить», «Готово», «Мои обращения»):
+    that button's payload, stamped. Navigation but «Готово» and the page arrows are not
+    taken from typing (a reply keyboard's «Пропустить» tapped twice must skip one step:
+    the second tap is words at the next one)."""
+    text = (turn.event.text or "").strip().casefold()
+    if not text or turn.event.media:
+        return None
+    for row in question.buttons:
+        for button in row:
+            payload = button.payload
+            if payload is None or button.text.casefold() != text:
+                continue
+            action, arg, _ = split(payload)
+            if action == "pg" or (action == "nav" and arg != Nav.DONE):
+                return None
+            return payload if "@" in payload else f"{payload}@{turn.state}"
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from datetime import date
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from digests.figures import DigestFigures
+from handlers import dates
 from handlers.events import Media, MediaKind, Platform
 from handlers.texts import Texts
 
@@ -30,10 +32,41 @@ _ON_TIME = "#2f855a"
 def render_chart(texts: Texts, figures: DigestFigures) -> bytes:
     """PNG bytes, about 1000 x 560 pixels."""
     with _LOCK:
-        return _draw(texts, figures)
+        buffer = io.BytesIO()
+        draw(texts, figures).savefig(buffer, format="png", facecolor="white")
+        return buffer.getvalue()
 
 
-def _draw(texts: Texts, figures: DigestFigures) -> bytes:
+def draw(texts: Texts, figures: DigestFigures) -> Figure:
+    """The chart as a figure. A period without a single appeal, now or in the period
+    before, has nothing to plot: it is drawn as one line of text, with no empty axes."""
+    if not any(d.count for d in figures.days) and not any(t.count or t.previous for t in figures.topics):
+        return _nothing(texts, figures)
+    return _plot(texts, figures)
+
+
+def _nothing(texts: Texts, figures: DigestFigures) -> Figure:
+    figure = Figure(figsize=(10, 5.6), dpi=100)
+    FigureCanvasAgg(figure)
+    period = figures.period
+    figure.text(
+        0.5,
+        0.5,
+        texts("digest-chart-empty", first=_day(texts, period.first_day), last=_day(texts, period.last_day)),
+        ha="center",
+        va="center",
+        fontfamily=_FONT,
+        fontsize=20,
+        color=_PREVIOUS,
+    )
+    return figure
+
+
+def _day(texts: Texts, day: date) -> str:
+    return dates.day_and_month(day, texts.locale)
+
+
+def _plot(texts: Texts, figures: DigestFigures) -> Figure:
     weekly = figures.period.shift_days == 7
     current = texts("digest-chart-current-week" if weekly else "digest-chart-current-period")
     previous = texts("digest-chart-previous-week" if weekly else "digest-chart-previous-period")
@@ -65,7 +98,8 @@ def _draw(texts: Texts, figures: DigestFigures) -> bytes:
         _say_empty(topics_ax, texts("digest-chart-no-appeals"))
 
     days_ax.set_title(texts("digest-chart-days"), fontfamily=_FONT, fontsize=13)
-    labels = [f"{texts(f'digest-weekday-{d.day.weekday()}')}\n{d.day:%d.%m}" for d in figures.days]
+    locale = texts.locale
+    labels = [f"{dates.weekday(d.day, locale)}\n{dates.short_day(d.day, locale)}" for d in figures.days]
     counts = [d.count for d in figures.days]
     bars = days_ax.bar(range(len(counts)), counts, color=_CURRENT)
     if len(counts) <= 14:
@@ -87,9 +121,7 @@ def _draw(texts: Texts, figures: DigestFigures) -> bytes:
         for label in ax.get_xticklabels() + ax.get_yticklabels():
             label.set_fontfamily(_FONT)
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor="white")
-    return buffer.getvalue()
+    return figure
 
 
 def _draw_on_time(texts: Texts, figures: DigestFigures, days_ax: Any) -> None:

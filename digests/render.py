@@ -1,6 +1,6 @@
 """The digest's text, in Russian, from ``handlers/locales/ru/digest.ftl``.
 
-Numbers, decimals and durations are formatted by Babel (CLDR's Russian): «1 169», «2,1»,
+Numbers, decimals, durations and dates are formatted by Babel (CLDR's Russian): «1 169», «2,1»,
 «1 день 6 часов», «3 часа 20 минут»; changes are signed percents («+12 %», «−5 %»).
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import decimal
 import html
 import re
-from datetime import date
 
 from babel import numbers, units
 
 from digests.figures import AgencyFigure, DigestFigures
 from digests.periods import Period
+from handlers import dates
 from handlers.texts import Safe, Texts
 
 LOCALE = "ru"
@@ -78,32 +78,18 @@ def format_duration(texts: Texts, seconds: float) -> str:
 
 
 def format_period(texts: Texts, period: Period) -> str:
-    first, last = period.first_day, period.last_day
-
-    def month(day: date) -> str:
-        return texts(f"digest-month-{day.month}")
-
+    """``за 2 декабря``, ``с 23 по 29 ноября``, ``с 30 ноября по 6 декабря``, ``с 28 декабря
+    2026 г. по 3 января 2027 г.``: Babel's dates, the year only when the period spans two."""
+    first, last, locale = period.first_day, period.last_day, texts.locale
     if first == last:
-        return texts("digest-period-day", day=str(first.day), month=month(first))
+        return texts("digest-period-day", day=dates.day_and_month(first, locale))
     if first.year != last.year:
-        return texts(
-            "digest-period-years",
-            first=str(first.day),
-            first_month=month(first),
-            first_year=str(first.year),
-            last=str(last.day),
-            last_month=month(last),
-            last_year=str(last.year),
-        )
-    if first.month != last.month:
-        return texts(
-            "digest-period-months",
-            first=str(first.day),
-            first_month=month(first),
-            last=str(last.day),
-            last_month=month(last),
-        )
-    return texts("digest-period-same-month", first=str(first.day), last=str(last.day), month=month(last))
+        start, end = dates.day_month_year(first, locale), dates.day_month_year(last, locale)
+    elif first.month != last.month:
+        start, end = dates.day_and_month(first, locale), dates.day_and_month(last, locale)
+    else:
+        start, end = numbers.format_decimal(first.day, locale=locale), dates.day_and_month(last, locale)
+    return texts("digest-period-span", first=start, last=end)
 
 
 def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from handlers import dates
 from handlers.catalogue import Catalogue
 from handlers.events import Button, Keyboard, Location, Media, MediaKind, Platform, Reply
 from handlers.phones import format_phone
@@ -27,7 +28,8 @@ _BUTTONS: tuple[tuple[Action, ...], ...] = (
 
 
 def local_time(catalogue: Catalogue, moment: datetime) -> str:
-    return moment.astimezone(catalogue.zone).strftime("%d.%m.%Y %H:%M")
+    """The moment in the region's time zone and locale (Babel): «02.12.2026, 15:30»."""
+    return dates.moment(moment, catalogue.zone, catalogue.region.locale)
 
 
 def age(texts: Texts, delta: timedelta) -> str:

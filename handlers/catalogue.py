@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import babel
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -180,6 +181,8 @@ class Bounds(_Strict):
 class Region(_Strict):
     name: Annotated[str, Field(min_length=1)]
     timezone: str = "Europe/Moscow"
+    locale: str = "ru"
+    """How dates are written (Babel's CLDR data): ``ru`` gives «02.12.2026, 15:30»."""
     working_hours: str = "09:00-18:00"
     """The agencies' working day in local time; deadlines in working hours count only it."""
     first_response_hours: Annotated[float, Field(gt=0)] = 24
@@ -209,6 +212,15 @@ class Region(_Strict):
     def _known_phone_region(cls, value: str) -> str:
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f'unknown phone region {value!r} (an ISO 3166 code such as "RU")')
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            babel.Locale.parse(value)
+        except (ValueError, babel.UnknownLocaleError):
+            raise ValueError(f'unknown locale {value!r} (a CLDR locale such as "ru")') from None
         return value
 
     @field_validator("timezone")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import storage.backup
 from storage.backup import BackupError, backup, sqlite_file
 from storage.db import Database
 from storage.models import Resident
@@ -85,3 +86,47 @@ def test_a_backup_that_cannot_be_written_is_one_line_and_leaves_nothing(
     assert captured.out == ""
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert not Path("/proc/appeals-backup.db.partial").exists()
+
+
+def test_a_copy_that_fails_half_way_leaves_no_partial_file_and_no_new_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The copy is written beside the target first: when it fails after that file exists
+    (here a damaged page in the live database fails the copy's integrity check), the
+    partial copy, its journal and the folders made for it are all removed."""
+    from bot.cli import main
+
+    live = tmp_path / "live" / "appeals.db"
+    settings = tmp_path / "settings.env"
+    settings.write_text(f"DATABASE_URL=sqlite+aiosqlite:///{live}\n", encoding="utf-8")
+    assert main(["--env-file", str(settings), "db", "upgrade"]) == 0
+    with sqlite3.connect(live) as filled:
+        filled.execute("CREATE TABLE ballast (x TEXT)")
+        filled.executemany("INSERT INTO ballast VALUES (?)", [("я" * 200,) for _ in range(2000)])
+    filled.close()
+    damaged = bytearray(live.read_bytes())
+    page = 4096
+    damaged[len(damaged) - 20 * page : len(damaged) - 18 * page] = b"\xff" * (2 * page)
+    live.write_bytes(bytes(damaged))
+    capsys.readouterr()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    target = tmp_path / "backups" / "nightly" / "appeals.db"
+
+    partials: list[bool] = []
+    copy = storage.backup._copy
+
+    def watched(source: Path, partial: Path, pages_per_step: int) -> None:
+        try:
+            copy(source, partial, pages_per_step)
+        finally:
+            partials.append(partial.exists())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage.backup, "_copy", watched)
+        assert main(["--env-file", str(settings), "backup", str(target)]) == 2
+
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert line.startswith("backup failed: "), line
+    assert partials == [True], "the failure came after the partial copy was written"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

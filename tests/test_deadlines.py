@@ -57,7 +57,7 @@ async def test_reminders_at_half_way_and_deadline_then_escalation_each_once(
     [half] = await outbox.deliver()
     assert half.chat == HOUSING
     assert half.text == (
-        f"⏳ По обращению № {number} прошла половина срока первого ответа. Срок: 25.11.2026 11:00."
+        f"⏳ По обращению № {number} прошла половина срока первого ответа. Срок: 25.11.2026, 11:00."
     )
 
     clock.set(msk(2026, 11, 25, 10, 59))  # the night does not count
@@ -69,11 +69,11 @@ async def test_reminders_at_half_way_and_deadline_then_escalation_each_once(
     await check_deadlines(ctx)
     sent = await outbox.deliver()
     [due] = to(HOUSING, sent)
-    assert due.text.startswith(f"⚠️ Срок первого ответа по обращению № {number} истёк (25.11.2026 11:00)")
+    assert due.text.startswith(f"⚠️ Срок первого ответа по обращению № {number} истёк (25.11.2026, 11:00)")
     [escalation] = to(ADMIN, sent)
     assert escalation.text == (
         f"⚠️ Просрочено обращение № {number} (ЖКХ, Управление ЖКХ и государственная жилищная инспекция): "
-        "срок первого ответа истёк 25.11.2026 11:00."
+        "срок первого ответа истёк 25.11.2026, 11:00."
     )
     assert f"d:redir:{appeal_id}" in escalation.payloads
     assert f"d:extend:{appeal_id}" not in escalation.payloads, "only the answer's term is extended"
@@ -94,8 +94,8 @@ async def test_filed_on_friday_evening_it_is_due_on_monday_not_saturday(
     clock.set(msk(2026, 11, 27, 18, 0))
     appeal_id = await file_appeal(ctx, category="housing", description="Нет горячей воды в доме")
     card = the_card(await outbox.deliver(), HOUSING)
-    assert "Срок первого ответа: 30.11.2026 17:00" in card.text
-    assert "Срок ответа: 11.12.2026 18:00" in card.text  # ten working days
+    assert "Срок первого ответа: 30.11.2026, 17:00" in card.text
+    assert "Срок ответа: 11.12.2026, 18:00" in card.text  # ten working days
 
     clock.set(msk(2026, 11, 29, 23, 59))  # the whole weekend: silence
     await check_deadlines(ctx)
@@ -116,8 +116,8 @@ async def test_the_new_year_holidays_do_not_count(ctx: Context, clock: FrozenClo
     appeal_id = await file_appeal(ctx)  # roads: 16 working hours
     card = the_card(await outbox.deliver(), ROADS_TAMBOV)
     # 3 hours on 30 December; 31 December (transferred) and 1-10 January are days off.
-    assert "Срок первого ответа: 12.01.2027 13:00" in card.text
-    assert "Срок ответа: 29.01.2027 18:00" in card.text  # 30 calendar days, to 29 January
+    assert "Срок первого ответа: 12.01.2027, 13:00" in card.text
+    assert "Срок ответа: 29.01.2027, 18:00" in card.text  # 30 calendar days, to 29 January
     clock.set(msk(2027, 1, 10, 23, 0))
     await check_deadlines(ctx)
     assert await outbox.deliver() == []
@@ -129,14 +129,14 @@ async def test_urgent_topics_count_calendar_hours(ctx: Context, clock: FrozenClo
     clock.set(msk(2026, 11, 28, 23, 0))  # Saturday night
     await file_appeal(ctx, category="health", description="Не работает скорая помощь в посёлке")
     card = the_card(await outbox.deliver(), ChatRef(Platform.TELEGRAM, "-1001000000004"))
-    assert "Срок первого ответа: 29.11.2026 03:00" in card.text
+    assert "Срок первого ответа: 29.11.2026, 03:00" in card.text
 
 
 async def test_take_stops_only_the_first_clock_and_the_answer_clock_runs_on(
     ctx: Context, clock: FrozenClock
 ) -> None:
     outbox = FakeOutbox(ctx)
-    appeal_id = await file_appeal(ctx)  # roads; answer by 24.12.2026 18:00
+    appeal_id = await file_appeal(ctx)  # roads; answer by 24.12.2026, 18:00
     number = (await appeal(ctx, appeal_id)).number
     card = the_card(await outbox.deliver(), ROADS_TAMBOV)
     clock.advance(timedelta(hours=1))
@@ -151,7 +151,7 @@ async def test_take_stops_only_the_first_clock_and_the_answer_clock_runs_on(
     await check_deadlines(ctx)
     [half] = await outbox.deliver()
     assert half.chat == ROADS_TAMBOV
-    assert half.text == f"⏳ По обращению № {number} прошла половина срока ответа. Срок: 24.12.2026 18:00."
+    assert half.text == f"⏳ По обращению № {number} прошла половина срока ответа. Срок: 24.12.2026, 18:00."
 
     clock.set(msk(2026, 12, 24, 18, 0))
     await check_deadlines(ctx)
@@ -159,12 +159,12 @@ async def test_take_stops_only_the_first_clock_and_the_answer_clock_runs_on(
     sent = await outbox.deliver()
     [due] = to(ROADS_TAMBOV, sent)
     assert due.text == (
-        f"⚠️ Срок ответа по обращению № {number} истёк (24.12.2026 18:00). Ответьте жителю по существу."
+        f"⚠️ Срок ответа по обращению № {number} истёк (24.12.2026, 18:00). Ответьте жителю по существу."
     )
     [escalation] = to(ADMIN, sent)
     assert escalation.text == (
         f"⚠️ Просрочен ответ по обращению № {number} (Дороги, Управление дорожного хозяйства г. Тамбова): "
-        "срок истёк 24.12.2026 18:00."
+        "срок истёк 24.12.2026, 18:00."
     )
     assert escalation.labels[-1] == "Продлить срок ответа"
     clock.advance(timedelta(hours=1))
@@ -207,18 +207,18 @@ async def test_the_admin_chat_extends_the_answer_once_and_the_resident_learns_wh
     )
     # 30 days from 24 December 2026 is 23 January 2027, a Saturday: the term ends on Monday.
     assert done.replies[0].text == (
-        f"Срок ответа по обращению № {number} продлён до 25.01.2027 18:00. Житель получил причину."
+        f"Срок ответа по обращению № {number} продлён до 25.01.2027, 18:00. Житель получил причину."
     )
     sent = await outbox.deliver()
     [notice] = to(RESIDENT_CHAT, sent)
     assert notice.text == (
-        f"Срок ответа по вашему обращению № {number} продлён до 25.01.2027 18:00. "
+        f"Срок ответа по вашему обращению № {number} продлён до 25.01.2027, 18:00. "
         "Причина: Нужна экспертиза дорожного покрытия"
     )
     [staff] = [d for d in to(ROADS_TAMBOV, sent) if d.purpose == "extension"]
-    assert "продлён до 25.01.2027 18:00" in staff.text
+    assert "продлён до 25.01.2027, 18:00" in staff.text
     [edit] = [d for d in to(ROADS_TAMBOV, sent) if d.purpose == "card_edit"]
-    assert "Срок ответа (продлён): 25.01.2027 18:00" in edit.text
+    assert "Срок ответа (продлён): 25.01.2027, 18:00" in edit.text
     assert {d.chat for d in sent} == {RESIDENT_CHAT, ROADS_TAMBOV, ADMIN}
     [report] = to(ADMIN, sent)
     assert report.text == f"✅ Житель получил причину продления срока по обращению № {number}."
@@ -233,7 +233,7 @@ async def test_the_admin_chat_extends_the_answer_once_and_the_resident_learns_wh
     await check_deadlines(ctx)
     sent = await outbox.deliver()
     assert [d.chat for d in sent] == [ROADS_TAMBOV, ADMIN]
-    assert "истёк (25.01.2027 18:00)" in sent[0].text
+    assert "истёк (25.01.2027, 18:00)" in sent[0].text
     assert "Продлить срок ответа" not in sent[1].labels
 
 

@@ -379,9 +379,9 @@ async def test_appeal_shows_one_appeal_with_its_history(ctx: Context, clock: Fro
     assert f"Обращение № {number}" in shown.text
     assert shown.text.endswith(
         "<b>История:</b>\n"
-        "24.11.2026 12:00 · передано в ведомство Управление дорожного хозяйства г. Тамбова\n"
-        "24.11.2026 13:00 · взято в работу · Иван Петров\n"
-        "24.11.2026 13:00 · ответ жителю · Иван Петров: Заделаем &lt;завтра&gt;"
+        "24.11.2026, 12:00 · передано в ведомство Управление дорожного хозяйства г. Тамбова\n"
+        "24.11.2026, 13:00 · взято в работу · Иван Петров\n"
+        "24.11.2026, 13:00 · ответ жителю · Иван Петров: Заделаем &lt;завтра&gt;"
     )
     same = (await core.handle(say(ROADS_TAMBOV, f"/appeal {number}"))).replies[0]
     assert same.text == shown.text

@@ -92,7 +92,7 @@ async def test_whole_dialogue_with_every_optional_step(alice: ResidentChat, db: 
     [appeal] = await appeals_in(db)
     assert f"№ {appeal.number}" in alice.last_text
     # Housing: 8 working hours for the first response, ten working days for the answer.
-    assert "взяло его в работу, до 25.11.2026 11:00, а ответит по существу до 08.12.2026 18:00" in (
+    assert "взяло его в работу, до 25.11.2026, 11:00, а ответит по существу до 08.12.2026, 18:00" in (
         alice.last_text
     )
     assert appeal.status in OPEN_STATUSES  # new, or already passed on by forwarding
@@ -126,7 +126,7 @@ async def test_whole_dialogue_with_everything_skipped(alice: ResidentChat, db: D
     assert "Телефон: не указан" in alice.last_text
     await alice.click("Отправить")
     [appeal] = await appeals_in(db)
-    assert "до 26.11.2026 10:00, а ответит по существу до 24.12.2026 18:00" in alice.last_text
+    assert "до 26.11.2026, 10:00, а ответит по существу до 24.12.2026, 18:00" in alice.last_text
     assert (appeal.address, appeal.latitude, appeal.phone) == (None, None, None)
     async with db.read() as session:
         assert (await session.scalars(select(Attachment))).all() == []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from handlers.catalogue import EXAMPLE_PATH, parse_catalogue
+from handlers.catalogue import EXAMPLE_PATH, CatalogueError, parse_catalogue
 from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.core import Core
@@ -134,12 +135,12 @@ async def test_appeal_details_show_the_history_in_local_time(alice: ResidentChat
     await alice.click(f"№ {appeal.number} · передано в ведомство")
     details = alice.last_text
     assert f"Обращение № {appeal.number}" in details
-    assert "Подано: 24.11.2026 12:00" in details  # 09:00 UTC is noon in Moscow
-    assert "Ответ ожидается до 24.12.2026 18:00" in details
+    assert "Подано: 24.11.2026, 12:00" in details  # 09:00 UTC is noon in Moscow
+    assert "Ответ ожидается до 24.12.2026, 18:00" in details
     assert details.split("<b>История</b>\n", 1)[1].splitlines() == [
-        "24.11.2026 12:00 — вы подали обращение",
-        "24.11.2026 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова",
-        "24.11.2026 15:00 — ведомство взяло обращение в работу",
+        "24.11.2026, 12:00 — вы подали обращение",
+        "24.11.2026, 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова",
+        "24.11.2026, 15:00 — ведомство взяло обращение в работу",
     ], "reminders, escalations, delivery reports and unknown kinds stay internal"
     assert "Адрес: ул. Советская, 12" in details
     assert "Дополнить" in alice.buttons
@@ -324,3 +325,27 @@ async def test_forget_before_consent(core: Core, db: Database) -> None:
     assert "персональные данные удалены" in bob.last_text
     [resident] = await residents(db)
     assert resident.external_id.startswith("forgotten:")
+
+
+async def test_dates_follow_the_catalogues_locale_and_time_zone(ctx: Context, db: Database) -> None:
+    raw = tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
+    raw["region"] |= {"locale": "en_GB", "timezone": "Asia/Yekaterinburg"}
+    core = Core(replace(ctx, catalogue=parse_catalogue(raw)))
+    chat = ResidentChat(core, Platform.TELEGRAM, "1001", name="Алиса")
+    await chat.send("/start")
+    await chat.click("Согласен")
+    await file_appeal(chat)
+    [appeal] = await _appeals(db)
+
+    await chat.send("/my")
+    assert "24/11/2026" in chat.last_text, "the list shows the day as the locale writes it"
+    await chat.click(f"№ {appeal.number} · передано в ведомство")
+    # 09:00 UTC is 14:00 in Yekaterinburg, written the British way by CLDR.
+    assert "24/11/2026, 14:00 — вы подали обращение" in chat.last_text
+    assert "Подано: 24/11/2026, 14:00" in chat.last_text
+
+    with pytest.raises(CatalogueError, match="unknown locale 'xx_YY'"):
+        parse_catalogue(
+            tomllib.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
+            | {"region": raw["region"] | {"locale": "xx_YY"}}
+        )

@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from sqlalchemy import select
 
 from bot.telegram.render import CAPTION_LIMIT, plain_length
-from digests.chart import render_chart
+from digests.chart import draw, render_chart
 from digests.cli import digest_cli
 from digests.commands import digest_preview, stats_for
 from digests.periods import iso_week
@@ -222,6 +222,30 @@ async def test_the_chart_draws_the_weeks_trend_of_first_responses_on_time(ctx: C
     assert drawn == [([0, 1, 2], [100.0, 0.0, 0.0])]
     no_decisions = tuple(replace(d, decided=0, on_time=0) for d in digest.figures.days)
     assert render_chart(ctx.texts, replace(digest.figures, days=no_decisions)) != with_trend
+
+
+async def test_a_week_without_appeals_is_charted_as_one_line_not_as_empty_axes(ctx: Context) -> None:
+    digest = await build_digest(ctx, iso_week(2026, 47, ctx.catalogue.zone))
+    assert digest.figures.empty
+
+    figure = draw(ctx.texts, digest.figures)
+
+    assert figure.axes == [], "no axes with nothing on them"
+    assert [t.get_text() for t in figure.texts] == ["С 16 ноября по 22 ноября обращений не было"]
+    assert png_size(digest.png) == (1000, 560)
+    assert digest.png == render_chart(ctx.texts, digest.figures)
+
+
+async def test_a_week_with_appeals_is_charted_with_babels_days_on_the_axis(ctx: Context) -> None:
+    await seed(ctx.db, WEEK_46 + WEEK_47)
+    digest = await build_digest(ctx, iso_week(2026, 47, ctx.catalogue.zone))
+
+    figure = draw(ctx.texts, digest.figures)
+
+    topics_ax, days_ax = figure.axes[:2]
+    days = [label.get_text() for label in days_ax.get_xticklabels()]
+    assert days == ["пн\n16.11", "вт\n17.11", "ср\n18.11", "чт\n19.11", "пт\n20.11", "сб\n21.11", "вс\n22.11"]
+    assert topics_ax.get_yticklabels(), "the topics are named"
 
 
 # -- posting exactly once ---------------------------------------------------------------------
@@ -461,4 +485,4 @@ async def test_the_command_line_prints_writes_the_chart_and_posts_once(ctx: Cont
 @pytest.mark.parametrize("args", ["2026-12-28 2027-01-03", "2026-W53"])
 async def test_a_week_across_new_year_names_both_years(ctx: Context, args: str) -> None:
     (reply,) = await stats_for(ctx, args)
-    assert lines(reply)[0] == "📊 Обращения жителей с 28 декабря 2026 по 3 января 2027 года"
+    assert lines(reply)[0] == "📊 Обращения жителей с 28 декабря 2026\u202fг. по 3 января 2027\u202fг."

@@ -63,11 +63,11 @@ async def test_a_contested_rejection_sent_back_gets_a_new_card_and_answer_term(
 
     housing = tg.group(HOUSING)
     card = await housing.expect_message(contains=f"Обращение № {filed.number}", has_button="Ответить")
-    assert "Срок ответа: 24.12.2026 18:00" in card.text
+    assert "Срок ответа: 24.12.2026, 18:00" in card.text
     told = await alice.expect_message(contains="возвращено в ведомство")
     assert told.text == (
         f"После вашего возражения обращение № {filed.number} возвращено в ведомство: "
-        "Управление ЖКХ и государственная жилищная инспекция. Ответ — до 24.12.2026 18:00."
+        "Управление ЖКХ и государственная жилищная инспекция. Ответ — до 24.12.2026, 18:00."
     )
     await filed.group.expect_edit(filed.card, "Отказ оспорен, обращение возвращено")
     await telegram_bot.settled()
@@ -169,10 +169,10 @@ async def test_my_shows_the_agency_s_answer_in_full_and_status_changes_in_plain_
     assert "Статус: дан ответ" in details.text
     history_lines = details.text.split("История\n", 1)[1]
     assert history_lines == (
-        "24.11.2026 12:00 — вы подали обращение\n"
-        "24.11.2026 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова\n"
-        "24.11.2026 13:00 — ведомство взяло обращение в работу\n"
-        "09.12.2026 15:30 — ответ ведомства (Управление дорожного хозяйства г. Тамбова):\n" + answer.strip()
+        "24.11.2026, 12:00 — вы подали обращение\n"
+        "24.11.2026, 12:00 — передано в ведомство: Управление дорожного хозяйства г. Тамбова\n"
+        "24.11.2026, 13:00 — ведомство взяло обращение в работу\n"
+        "09.12.2026, 15:30 — ответ ведомства (Управление дорожного хозяйства г. Тамбова):\n" + answer.strip()
     )
     assert "напомина" not in details.text and "просроч" not in details.text
     await telegram_bot.settled()

@@ -40,7 +40,7 @@ async def test_reminders_escalation_and_overdue(tg: Telegram, telegram_bot: Tele
     await _check(telegram_bot)
     half = await group.expect_message(contains="прошла половина срока")
     assert half.text == (
-        f"⏳ По обращению № {filed.number} прошла половина срока первого ответа. Срок: 26.11.2026 10:00."
+        f"⏳ По обращению № {filed.number} прошла половина срока первого ответа. Срок: 26.11.2026, 10:00."
     )
     await _check(telegram_bot)
     group.assert_nothing_new()
@@ -52,11 +52,11 @@ async def test_reminders_escalation_and_overdue(tg: Telegram, telegram_bot: Tele
     clock.advance(timedelta(hours=24))
     await _check(telegram_bot)
     due = await group.expect_message(contains="истёк")
-    assert f"Срок первого ответа по обращению № {filed.number} истёк (26.11.2026 10:00)" in due.text
+    assert f"Срок первого ответа по обращению № {filed.number} истёк (26.11.2026, 10:00)" in due.text
     escalation = await admins.expect_message(contains="Просрочено обращение")
     assert escalation.text == (
         f"⚠️ Просрочено обращение № {filed.number} (Дороги, Управление дорожного хозяйства г. Тамбова): "
-        "срок первого ответа истёк 26.11.2026 10:00."
+        "срок первого ответа истёк 26.11.2026, 10:00."
     )
     assert escalation.buttons[0] == ["Взять в работу", "Ответить"]
     clock.advance(timedelta(minutes=5))
@@ -109,8 +109,8 @@ async def test_the_admins_redirect_an_escalated_appeal_from_the_escalation(
     housing = tg.group(HOUSING)
     card = await housing.expect_message(contains=f"Обращение № {filed.number}", has_button="Взять в работу")
     # Roads' terms from Thursday 13:00: 16 working hours; 30 days end on Saturday, so Monday.
-    assert "Срок первого ответа: 30.11.2026 11:00" in card.text, "the new agency gets its own full time"
-    assert "Срок ответа: 28.12.2026 18:00" in card.text, "and its own term for the answer"
+    assert "Срок первого ответа: 30.11.2026, 11:00" in card.text, "the new agency gets its own full time"
+    assert "Срок ответа: 28.12.2026, 18:00" in card.text, "and its own term for the answer"
     await filed.group.expect_edit(filed.card, "Перенаправлено в Управление ЖКХ")
     await alice.expect_message(contains="передано в другое ведомство")
     await telegram_bot.delivered()
@@ -128,13 +128,13 @@ async def test_the_answer_clock_runs_after_take_and_the_admins_extend_it_once(
     inspector = tg.user(5001, "Инспектор")
     filed = await file_appeal(tg, alice)  # Tuesday 24 November, 12:00 in Moscow
     admins, group = tg.group(ADMINS), filed.group
-    assert "Срок ответа: 24.12.2026 18:00" in filed.card.text
+    assert "Срок ответа: 24.12.2026, 18:00" in filed.card.text
 
     await group.click(filed.card, "Взять в работу", by=inspector)
     await alice.expect_message(contains="взято в работу")
     await group.expect_edit(filed.card, "Статус: в работе")
     assert "Срок первого ответа" not in filed.card.text
-    assert "Срок ответа: 24.12.2026 18:00" in filed.card.text
+    assert "Срок ответа: 24.12.2026, 18:00" in filed.card.text
 
     clock.set(datetime(2026, 12, 9, 11, 59, tzinfo=UTC))  # 14:59 in Moscow
     await _check(telegram_bot)
@@ -143,13 +143,16 @@ async def test_the_answer_clock_runs_after_take_and_the_admins_extend_it_once(
     await _check(telegram_bot)
     half = await group.expect_message(contains="половина срока ответа")
     assert (
-        half.text == f"⏳ По обращению № {filed.number} прошла половина срока ответа. Срок: 24.12.2026 18:00."
+        half.text
+        == f"⏳ По обращению № {filed.number} прошла половина срока ответа. Срок: 24.12.2026, 18:00."
     )
 
     clock.set(datetime(2026, 12, 24, 15, 0, tzinfo=UTC))
     await _check(telegram_bot)
     await _check(telegram_bot)
-    await group.expect_message(contains=f"Срок ответа по обращению № {filed.number} истёк (24.12.2026 18:00)")
+    await group.expect_message(
+        contains=f"Срок ответа по обращению № {filed.number} истёк (24.12.2026, 18:00)"
+    )
     escalation = await admins.expect_message(contains="Просрочен ответ")
     assert escalation.buttons[-1] == ["Продлить срок ответа"]
     group.assert_nothing_new()
@@ -161,14 +164,14 @@ async def test_the_answer_clock_runs_after_take_and_the_admins_extend_it_once(
     await admins.reply(prompt, "Нужна экспертиза покрытия, подрядчик выйдет в январе", from_user=admin)
     told = await alice.expect_message(contains="продлён")
     assert told.text == (
-        f"Срок ответа по вашему обращению № {filed.number} продлён до 25.01.2027 18:00. "
+        f"Срок ответа по вашему обращению № {filed.number} продлён до 25.01.2027, 18:00. "
         "Причина: Нужна экспертиза покрытия, подрядчик выйдет в январе"
     )
-    await admins.expect_message(contains="продлён до 25.01.2027 18:00. Житель получил причину")
+    await admins.expect_message(contains="продлён до 25.01.2027, 18:00. Житель получил причину")
     await admins.expect_message(contains="Житель получил причину продления срока")
-    staff = await group.expect_message(contains="продлён до 25.01.2027 18:00")
+    staff = await group.expect_message(contains="продлён до 25.01.2027, 18:00")
     assert "Причина: Нужна экспертиза покрытия" in staff.text
-    await group.expect_edit(filed.card, "Срок ответа (продлён): 25.01.2027 18:00")
+    await group.expect_edit(filed.card, "Срок ответа (продлён): 25.01.2027, 18:00")
 
     await admins.click(escalation, "Продлить срок ответа", by=admin)
     await telegram_bot.settled()

@@ -20,7 +20,7 @@ from tests.test_e2e_desk_failures import _file_without_card
 
 
 def card_time(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("Europe/Moscow")).strftime("%d.%m.%Y %H:%M")
+    return moment.astimezone(ZoneInfo("Europe/Moscow")).strftime("%d.%m.%Y, %H:%M")
 
 
 MODERATION = """
@@ -233,7 +233,7 @@ async def test_moderators_are_reminded_at_half_time_and_at_the_end_once_each(
     await check()
     half = await admins.expect_message(contains="ждёт проверки")
     assert (
-        half.text == f"⏳ Обращение № {number} ждёт проверки: прошла половина срока. Срок: 24.11.2026 14:00."
+        half.text == f"⏳ Обращение № {number} ждёт проверки: прошла половина срока. Срок: 24.11.2026, 14:00."
     )
     assert "Отклонить" in half.buttons[-1]
     await check()

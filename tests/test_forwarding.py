@@ -37,7 +37,7 @@ async def test_a_pothole_in_tambov_goes_to_the_city_roads_office_with_its_photos
     assert f"Обращение № {number}" in card.text
     assert "Тема: Дороги" in card.text
     assert "Муниципалитет: Тамбов" in card.text
-    assert "Поступило: 24.11.2026 12:00" in card.text  # 09:00 UTC in Moscow
+    assert "Поступило: 24.11.2026, 12:00" in card.text  # 09:00 UTC in Moscow
     assert "Яма на дороге у дома 5 по улице Советской" in card.text
     assert "Адрес: ул. Советская, 5" in card.text
     assert "Статус: <b>передано в ведомство</b>" in card.text

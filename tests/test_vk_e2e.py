@@ -108,7 +108,7 @@ async def file_roads_appeal(petr: VkChat, vk: FakeVk) -> None:
     assert "<b>" not in review.text and "&lt;" not in review.text
     await petr.press("Отправить")
     accepted = await petr.expect("принято")
-    assert "до 26.11.2026 10:00, а ответит по существу до 24.12.2026 18:00" in accepted.text
+    assert "до 26.11.2026, 10:00, а ответит по существу до 24.12.2026, 18:00" in accepted.text
 
 
 async def only_appeal(db: Database) -> tuple[Appeal, list[Attachment]]:

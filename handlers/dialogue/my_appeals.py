@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from handlers import dates
 from handlers.context import Context
 from handlers.events import Button, Capabilities, Reply
 from handlers.paging import shorten
@@ -159,8 +160,10 @@ class MyAppeals:
         return self.t("resident-history-line", date=date, what=Safe(what))
 
     def _date(self, moment: datetime, *, with_time: bool = False) -> str:
-        local = moment.astimezone(self.ctx.catalogue.zone)
-        return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+        catalogue = self.ctx.catalogue
+        if with_time:
+            return dates.moment(moment, catalogue.zone, catalogue.region.locale)
+        return dates.day(moment, catalogue.zone, catalogue.region.locale)
 
     def _status(self, status: str | None) -> str:
         key = f"status-{status}"

@@ -67,36 +67,14 @@ digest-agencies-note = <i>В рейтинге ведомства, получив
 
 digest-duration-instant = меньше минуты
 
-digest-period-day = за { $day } { $month }
-digest-period-same-month = с { $first } по { $last } { $month }
-digest-period-months = с { $first } { $first_month } по { $last } { $last_month }
-digest-period-years = с { $first } { $first_month } { $first_year } по { $last } { $last_month } { $last_year } года
-
-digest-month-1 = января
-digest-month-2 = февраля
-digest-month-3 = марта
-digest-month-4 = апреля
-digest-month-5 = мая
-digest-month-6 = июня
-digest-month-7 = июля
-digest-month-8 = августа
-digest-month-9 = сентября
-digest-month-10 = октября
-digest-month-11 = ноября
-digest-month-12 = декабря
-
-digest-weekday-0 = пн
-digest-weekday-1 = вт
-digest-weekday-2 = ср
-digest-weekday-3 = чт
-digest-weekday-4 = пт
-digest-weekday-5 = сб
-digest-weekday-6 = вс
+digest-period-day = за { $day }
+digest-period-span = с { $first } по { $last }
 
 digest-chart-topics = Главные темы
 digest-chart-days = Обращения по дням
 digest-chart-on-time = первый ответ в срок
 digest-chart-no-appeals = Обращений не было
+digest-chart-empty = С { $first } по { $last } обращений не было
 digest-chart-current-week = эта неделя
 digest-chart-previous-week = прошлая неделя
 digest-chart-current-period = этот период

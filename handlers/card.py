@@ -24,6 +24,7 @@ _BUTTONS: tuple[tuple[Action, ...], ...] = (
     (Action.TAKE, Action.ANSWER),
     (Action.REDIRECT, Action.REJECT),
     (Action.SOLVE,),
+    (Action.ASSIGN, Action.NOTE),
 )
 
 
@@ -77,6 +78,8 @@ def card_text(catalogue: Catalogue, texts: Texts, appeal: Appeal) -> str:
         texts("desk-card-agency", agency=agency.name) if agency else texts("desk-card-unrouted"),
         texts("desk-card-status", status=texts(f"status-{appeal.status}")),
     ]
+    if appeal.assignee_name or appeal.assignee_id:
+        lines.append(texts("desk-card-assignee", name=appeal.assignee_name or appeal.assignee_id or ""))
     if appeal.status in OPEN_STATUSES:
         if appeal.deadline_at is not None and appeal.first_response_at is None:
             lines.append(texts("desk-card-deadline", deadline=local_time(catalogue, appeal.deadline_at)))
@@ -105,6 +108,8 @@ def card_buttons(texts: Texts, appeal: Appeal) -> Keyboard:
         Action.REDIRECT: "desk-button-redirect",
         Action.REJECT: "desk-button-reject",
         Action.SOLVE: "desk-button-solve",
+        Action.ASSIGN: "desk-button-assign",
+        Action.NOTE: "desk-button-note",
     }
     rows: list[tuple[Button, ...]] = []
     for row in _BUTTONS:

@@ -48,7 +48,7 @@ from storage.kv import get_value, set_value
 from storage.models import Appeal, parse_appeal_number
 
 _ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
-_PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve"})
+_PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve", staff_tools.NOTE_ROLE})
 _COMMENTED = frozenset(
     {
         "answer",
@@ -64,10 +64,11 @@ _COMMENTED = frozenset(
         "solution_review",
         "answer_returned",
         "note",
+        "assigned",
     }
 )
 """History entries whose text /appeal shows."""
-_WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN})
+_WITH_EXTRA = frozenset({Action.REDIRECT, Action.REJECT, Action.RETURN, Action.ASSIGN})
 _REJECT_ROLE = "reject:"
 """The link role of a rejection's prompt, followed by the chosen reason's id."""
 LINK_WAIT_SECONDS = 10.0
@@ -88,6 +89,8 @@ class Desk:
             return await self._unknown_chat(event, added=added)
         if added:
             return self._say("desk-help-admin" if catalogue.is_admin_chat(event.chat) else "desk-help")
+        if event.payload is not None or event.command is not None or event.reply_to_message_id is not None:
+            await staff_tools.remember(self.ctx, event)
         if event.payload is not None:
             if event.payload.startswith(f"{moderation.PREFIX}:"):
                 return await moderation.ModerationDesk(self.ctx).button(event)
@@ -159,6 +162,12 @@ class Desk:
                 return await self._prompt(session, event, appeal, "prompt_answer", "desk-prompt-answer")
             if action is Action.REJECT:
                 return await self._reject_pressed(session, event, appeal, extra)
+            if action is Action.ASSIGN:
+                if extra is None or extra.startswith(_PAGE):
+                    return await staff_tools.assign_choices(self.ctx, session, event, appeal, extra)
+                return await staff_tools.assign(self.ctx, session, event, appeal, actor, extra)
+            if action is Action.NOTE:
+                return await self._prompt(session, event, appeal, staff_tools.NOTE_ROLE, "note-prompt")
             if action is Action.UPHOLD:
                 return await contest.uphold(self.ctx, session, appeal, actor, event.message_id)
             if action is Action.RETURN:
@@ -333,7 +342,7 @@ class Desk:
             if not may_act(self.ctx, event.chat, appeal):
                 return Response([Reply(texts("desk-refuse-not-yours"), reply_to=event.message_id)])
             actor = Actor.of("staff", event)
-            if staff_tools.is_note(event):
+            if staff_tools.is_note(event) or role == staff_tools.NOTE_ROLE:
                 return await staff_tools.note(self.ctx, session, event, appeal, actor)
             if role == review.RETURN_ROLE:
                 return await review.ReviewDesk(self.ctx).returned(session, event, appeal, actor)
@@ -507,6 +516,8 @@ class Desk:
         if name in ("help", "start"):
             return self._say("desk-help-admin" if is_admin else "desk-help")
         if name == "open":
+            if args.strip().casefold() in staff_tools.MINE:
+                return await staff_tools.open_mine(self.ctx, event)
             return await self._open(event.chat)
         if name == "appeal":
             return await self._appeal(event.chat, args)

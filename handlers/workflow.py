@@ -13,6 +13,7 @@
     contested --admin: uphold--> rejected
     contested --admin: return (agency)--> passed (a new answer clock)
     new / passed / in_progress / redirected --admin: extend (reason, once)--> (status kept)
+    new / passed / in_progress / redirected / answered --assign, note--> (status kept)
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Action(StrEnum):
     EXTEND = "extend"
     UPHOLD = "uphold"
     RETURN = "return"
+    ASSIGN = "assign"
+    NOTE = "note"
 
 
 ALLOWED_FROM: dict[Action, frozenset[S]] = {
@@ -69,6 +72,8 @@ ALLOWED_FROM: dict[Action, frozenset[S]] = {
     Action.EXTEND: OPEN_STATUSES,
     Action.UPHOLD: frozenset({S.CONTESTED}),
     Action.RETURN: frozenset({S.CONTESTED}),
+    Action.ASSIGN: _WAITING | {S.ANSWERED},
+    Action.NOTE: _WAITING | {S.ANSWERED},
 }
 ADMIN_ONLY = frozenset({Action.EXTEND, Action.UPHOLD, Action.RETURN})
 

@@ -16,6 +16,7 @@ from storage.models import (
     Appeal,
     AppealEvent,
     Attachment,
+    ChatMember,
     MessageLink,
     OutboxMessage,
     OutboxStatus,
@@ -136,13 +137,25 @@ async def history(session: AsyncSession, appeal_id: int) -> Sequence[AppealEvent
 
 
 async def open_appeals(
-    session: AsyncSession, agency_id: str | None, waiting: Collection[str], *, limit: int = 50
+    session: AsyncSession,
+    agency_id: str | None,
+    waiting: Collection[str],
+    *,
+    limit: int = 50,
+    assignee: tuple[str, str] | None = None,
 ) -> Sequence[Appeal]:
-    """Appeals waiting for this agency (``None``: for the admin chats), oldest first."""
-    agency = Appeal.agency_id.is_(None) if agency_id is None else Appeal.agency_id == agency_id
+    """Appeals waiting for this agency (``None``: for the admin chats), oldest first; with
+    ``assignee`` (platform, external id) only those assigned to that person, wherever
+    they wait."""
+    if assignee is not None:
+        where = and_(Appeal.assignee_platform == assignee[0], Appeal.assignee_id == assignee[1])
+        if agency_id is not None:
+            where = and_(where, Appeal.agency_id == agency_id)
+    else:
+        where = Appeal.agency_id.is_(None) if agency_id is None else Appeal.agency_id == agency_id
     stmt = (
         select(Appeal)
-        .where(agency, Appeal.status.in_(sorted(waiting)))
+        .where(where, Appeal.status.in_(sorted(waiting)))
         .order_by(Appeal.created_at, Appeal.id)
         .limit(limit)
     )
@@ -199,5 +212,32 @@ async def waiting_without_answer_clock(session: AsyncSession, waiting: Collectio
         )
         .order_by(Appeal.id)
         .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def remember_member(
+    session: AsyncSession, *, platform: str, chat_id: str, external_id: str, name: str | None, now: datetime
+) -> None:
+    """Note that this person acts in this staff chat (whom «Назначить» offers)."""
+    stmt = select(ChatMember).where(
+        ChatMember.platform == platform, ChatMember.chat_id == chat_id, ChatMember.external_id == external_id
+    )
+    member = (await session.scalars(stmt)).one_or_none()
+    if member is None:
+        session.add(
+            ChatMember(platform=platform, chat_id=chat_id, external_id=external_id, name=name, seen_at=now)
+        )
+        await session.flush()
+    elif member.name != name or member.seen_at < now:
+        member.name, member.seen_at = name or member.name, now
+
+
+async def chat_members(session: AsyncSession, platform: str, chat_id: str) -> Sequence[ChatMember]:
+    """The people seen acting in this chat, most recently seen first."""
+    stmt = (
+        select(ChatMember)
+        .where(ChatMember.platform == platform, ChatMember.chat_id == chat_id)
+        .order_by(ChatMember.seen_at.desc(), ChatMember.id.desc())
     )
     return (await session.scalars(stmt)).all()

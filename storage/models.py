@@ -151,6 +151,11 @@ class Appeal(Base):
     """When the resident contested the rejection (once per appeal)."""
     rating: Mapped[int | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
+    assignee_platform: Mapped[str | None] = mapped_column(String(16))
+    assignee_id: Mapped[str | None] = mapped_column(String(64))
+    """The person of the agency's chat the appeal is assigned to («Назначить»)."""
+    assignee_name: Mapped[str | None] = mapped_column(String(128))
+    assigned_at: Mapped[datetime | None]
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="appeal", order_by="Attachment.id", lazy="raise"
@@ -229,6 +234,21 @@ class MessageLink(Base):
     role: Mapped[str] = mapped_column(String(24))
     """``card``, ``thread``, ``prompt_answer``, ``prompt_reject`` or ``resident``."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatMember(Base):
+    """A person seen acting in a staff chat (a button, a command, a reply to the bot):
+    whom «Назначить» offers. Bots cannot list a group's members, so the desk remembers them."""
+
+    __tablename__ = "chat_members"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxStatus(StrEnum):

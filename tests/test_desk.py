@@ -71,7 +71,7 @@ async def test_taking_an_appeal_tells_the_resident_and_updates_the_card(
     [edit] = to(ROADS_TAMBOV, sent)
     assert edit.reply.edit_message_id == card_id
     assert "Статус: <b>в работе</b>" in edit.text
-    assert edit.labels == ["Ответить", "Перенаправить", "Отклонить", "Решено"]
+    assert edit.labels == ["Ответить", "Перенаправить", "Отклонить", "Решено", "Назначить", "Заметка"]
     stored = await appeal(ctx, appeal_id)
     assert stored.status == AppealStatus.IN_PROGRESS
     assert stored.first_response_at == ctx.clock.now()

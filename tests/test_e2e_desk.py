@@ -16,7 +16,13 @@ TAMBOV_ROADS = -1001000000001
 REGION_ROADS = -1001000000002
 HOUSING = -1001000000003
 
-CARD_BUTTONS = [["Взять в работу", "Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]
+CARD_BUTTONS = [
+    ["Взять в работу", "Ответить"],
+    ["Перенаправить", "Отклонить"],
+    ["Решено"],
+    ["Назначить", "Заметка"],
+]
+TAKEN_BUTTONS = [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"], ["Назначить", "Заметка"]]
 
 
 @dataclass
@@ -219,7 +225,12 @@ async def test_take_then_solve_tell_the_resident_and_edit_the_card(
         f"Ваше обращение № {filed.number} взято в работу: Управление дорожного хозяйства г. Тамбова."
     )
     await filed.group.expect_edit(filed.card, "Статус: в работе")
-    assert filed.card.buttons == [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]
+    assert filed.card.buttons == [
+        ["Ответить"],
+        ["Перенаправить", "Отклонить"],
+        ["Решено"],
+        ["Назначить", "Заметка"],
+    ]
 
     await filed.group.click(filed.card, "Решено", by=inspector)
     prompt = await filed.group.expect_message(contains="Решение по обращению")
@@ -424,7 +435,12 @@ async def test_appeal_command_shows_the_card_and_its_history(tg: Telegram, teleg
         "24.11.2026, 12:00 · передано в ведомство Управление дорожного хозяйства г. Тамбова",
         "24.11.2026, 12:00 · взято в работу · Инспектор",
     ]
-    assert shown.buttons == [["Ответить"], ["Перенаправить", "Отклонить"], ["Решено"]]
+    assert shown.buttons == [
+        ["Ответить"],
+        ["Перенаправить", "Отклонить"],
+        ["Решено"],
+        ["Назначить", "Заметка"],
+    ]
 
 
 async def test_a_reply_that_overtakes_the_record_of_the_card_still_reaches_the_resident(

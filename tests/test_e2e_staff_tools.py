@@ -5,10 +5,12 @@ redirect list starts with the agencies serving the appeal's topic and municipali
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
+from storage.models import ChatMember
 from tests.support.telegram import Telegram, TelegramBot
-from tests.test_e2e_desk import ADMINS, HOUSING, TAMBOV_ROADS, file_appeal, history, stored
+from tests.test_e2e_desk import ADMINS, CARD_BUTTONS, HOUSING, TAMBOV_ROADS, file_appeal, history, stored
 
 NIGHT_ROADS = """
 [[agencies]]
@@ -151,3 +153,88 @@ async def test_a_template_picked_under_answer_reaches_the_resident_filled_in(
     await tg.expect_toast(query, "не относится к вашему ведомству")
     await telegram_bot.delivered()
     assert len([m for m in anna.messages if "включён в план" in m.text]) == 1
+
+
+async def test_assign_a_person_of_the_chat_the_card_shows_who_and_open_mine_lists_it(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    foreman = tg.user(5002, "Мастер")
+    clerk = tg.user(5003, "Диспетчер ЖКХ")
+    filed = await file_appeal(tg, alice)
+    alice.read_all()
+    group = filed.group
+    await group.send("/open", from_user=foreman)  # the foreman has been seen in this chat
+    await group.expect_message(contains="Открытые обращения")
+
+    await group.click(filed.card, "Назначить", by=inspector)
+    choose = await group.expect_message(contains=f"Кому назначить обращение № {filed.number}")
+    assert choose.buttons == [["Инспектор"], ["Мастер"]], "the one pressing first, then who was seen"
+    query = await group.click(choose, "Мастер", by=inspector)
+
+    assert (await tg.expect_toast(query))["text"] == "Назначено"
+    await group.expect_edit(choose, f"Обращение № {filed.number} назначено: Мастер (назначил(а) Инспектор)")
+    await group.expect_edit(filed.card, "Исполнитель: Мастер")
+    assert filed.card.buttons == CARD_BUTTONS, "assigning moves nothing"
+    appeal = await stored(telegram_bot, filed.appeal_id)
+    assert (appeal.assignee_id, appeal.assignee_name, appeal.status) == ("5002", "Мастер", "passed")
+    assert appeal.first_response_at is None, "assigning is no response to the resident"
+    assert (await history(telegram_bot, filed.appeal_id))[-1] == "assigned"
+
+    await group.send("/open mine", from_user=foreman)
+    mine = await group.expect_message(contains="Назначены вам")
+    assert f"№ {filed.number}" in mine.text
+    await group.send("/open mine", from_user=inspector)
+    await group.expect_message(contains="назначенных вам, нет")
+    await group.send(f"/appeal {filed.number}", from_user=inspector)
+    shown = await group.expect_message(contains="История")
+    assert "Исполнитель: Мастер" in shown.text and "назначено · Инспектор: Мастер" in shown.text
+
+    # Another agency's chat can neither open the list nor assign one of its own people.
+    housing = tg.group(HOUSING)
+    await housing.send("/open", from_user=clerk)
+    await housing.expect_message(contains="обращен")
+    forged = await housing.press_forged(filed.card, f"d:assign:{filed.appeal_id}", by=clerk)
+    assert "не относится к вашему ведомству" in (await tg.expect_toast(forged))["text"]
+    async with telegram_bot.app.ctx.db.read() as session:  # type: ignore[union-attr]
+        clerk_id = await session.scalar(select(ChatMember.id).where(ChatMember.external_id == "5003"))
+    foreign = await group.press_forged(filed.card, f"d:assign:{filed.appeal_id}:{clerk_id}", by=inspector)
+    assert (await tg.expect_toast(foreign))["text"] == "Эта кнопка больше не действует."
+    assert (await stored(telegram_bot, filed.appeal_id)).assignee_id == "5002", "not someone of another chat"
+
+    await group.click(filed.card, "Назначить", by=foreman)
+    again = await group.expect_message(contains="Кому назначить")
+    assert again.buttons == [["Инспектор"], ["Снять назначение"]], "the assignee is not offered again"
+    await group.click(again, "Снять назначение", by=foreman)
+    await group.expect_edit(again, f"Назначение по обращению № {filed.number} снято (Мастер)")
+    await group.expect_edit(filed.card, "Статус")
+    await telegram_bot.delivered()
+    assert "Исполнитель" not in filed.card.text
+    await group.send("/open mine", from_user=foreman)
+    await group.expect_message(contains="назначенных вам, нет")
+    await telegram_bot.delivered()
+    assert alice.unread() == [], "the resident hears nothing of who inside the agency has it"
+
+
+async def test_the_note_button_asks_for_a_note_that_stays_in_the_history(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)
+    alice.read_all()
+
+    await filed.group.click(filed.card, "Заметка", by=inspector)
+    prompt = await filed.group.expect_message(contains=f"Заметка к обращению № {filed.number}")
+    assert prompt.forces_reply
+    await filed.group.reply(prompt, "Выезд бригады в четверг", from_user=inspector)
+
+    await filed.group.expect_message(contains="сохранена в истории")
+    await telegram_bot.delivered()
+    assert alice.unread() == [], "a note never reaches the resident"
+    assert (await stored(telegram_bot, filed.appeal_id)).status == "passed"
+    assert (await history(telegram_bot, filed.appeal_id))[-1] == "note"
+    await filed.group.send(f"/appeal {filed.number}", from_user=inspector)
+    shown = await filed.group.expect_message(contains="История")
+    assert "заметка сотрудника · Инспектор: Выезд бригады в четверг" in shown.text

@@ -41,7 +41,15 @@ async def test_a_pothole_in_tambov_goes_to_the_city_roads_office_with_its_photos
     assert "Яма на дороге у дома 5 по улице Советской" in card.text
     assert "Адрес: ул. Советская, 5" in card.text
     assert "Статус: <b>передано в ведомство</b>" in card.text
-    assert card.labels == ["Взять в работу", "Ответить", "Перенаправить", "Отклонить", "Решено"]
+    assert card.labels == [
+        "Взять в работу",
+        "Ответить",
+        "Перенаправить",
+        "Отклонить",
+        "Решено",
+        "Назначить",
+        "Заметка",
+    ]
     assert card.payloads == [
         f"d:take:{appeal_id}",
         f"d:answer:{appeal_id}",

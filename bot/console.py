@@ -170,6 +170,8 @@ class _ConsoleTransport:
         self.platform = platform
 
     async def deliver(self, chat_id: str, reply: Reply, *, idempotency_key: str | None = None) -> list[str]:
+        if reply.delete_message_ids:
+            return []  # the terminal cannot take back what it printed
         return [self.console.delivered(ChatRef(self.platform, chat_id), reply)]
 
     async def answer_callback(self, callback_id: str, text: str | None, *, alert: bool = False) -> None:

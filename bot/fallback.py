@@ -25,7 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def _is_plain(reply: Reply) -> bool:
-    return not (reply.buttons or reply.keyboard or reply.photos or reply.location or reply.edit_message_id)
+    return not (
+        reply.buttons
+        or reply.keyboard
+        or reply.photos
+        or reply.location
+        or reply.edit_message_id
+        or reply.delete_message_ids
+    )
 
 
 async def deliver(

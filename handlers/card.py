@@ -140,6 +140,15 @@ def media_of(attachments: Sequence[Attachment]) -> tuple[Media, ...]:
     )
 
 
+PHOTOS_ROLE = "photos"
+PIN_ROLE = "pin"
+WORDS_ROLE = "words"
+"""Link roles of the messages in a staff chat that carry the resident's data besides the
+card: the photos, the map pin, their own words (details, a reopening comment). /forget
+deletes them from the chats."""
+PERSONAL_ROLES = frozenset({PHOTOS_ROLE, PIN_ROLE, WORDS_ROLE})
+
+
 def card_messages(
     catalogue: Catalogue, texts: Texts, appeal: Appeal, attachments: Sequence[Attachment]
 ) -> list[tuple[Reply, str]]:
@@ -149,7 +158,7 @@ def card_messages(
     photos = tuple(m for m in media_of(attachments) if m.kind is MediaKind.PHOTO)[:10]
     if photos:
         messages.append(
-            (Reply(text=texts("desk-card-photos", number=appeal.number), photos=photos), "thread")
+            (Reply(text=texts("desk-card-photos", number=appeal.number), photos=photos), PHOTOS_ROLE)
         )
     messages.append((card_reply(catalogue, texts, appeal), "card"))
     if appeal.latitude is not None and appeal.longitude is not None:
@@ -157,5 +166,5 @@ def card_messages(
             text=texts("desk-card-location-pin", number=appeal.number),
             location=Location(appeal.latitude, appeal.longitude),
         )
-        messages.append((pin, "thread"))
+        messages.append((pin, PIN_ROLE))
     return messages

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PURPOSE_CARD = "card"
 PURPOSE_ALERT = "alert"
+PURPOSE_DELETE = "delete"
+"""Deleting the photos, pin and words of a resident who withdrew their data (/forget)."""
 """Admin alerts about failed deliveries: their own failure is logged, never alerted."""
 PURPOSE_REPORT = "delivery_report"
 """Notices to a staff chat about whether an answer reached the resident."""
@@ -134,6 +136,10 @@ async def on_failed(ctx: Context, session: AsyncSession, row: OutboxMessage, rea
         else:
             number = "?"
         text = ctx.texts("delivery-alert-card", number=number, chat=chat_name, why=why)
+        await _alert_admins(ctx, session, row, text)
+    elif row.purpose == PURPOSE_DELETE:
+        number = appeal.number if appeal is not None else "?"
+        text = ctx.texts("delivery-alert-delete", number=number, chat=chat_name, why=why)
         await _alert_admins(ctx, session, row, text)
     elif report is not None:
         if appeal is not None:

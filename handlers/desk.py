@@ -47,7 +47,7 @@ from storage.appeals import add_attachments
 from storage.kv import get_value, set_value
 from storage.models import Appeal, parse_appeal_number
 
-_ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"})
+_ANSWER_ROLES = frozenset({"card", "thread", "prompt_answer"}) | card.PERSONAL_ROLES
 _PROMPT_ROLES = frozenset({"prompt_extend", "prompt_solve", staff_tools.NOTE_ROLE})
 _COMMENTED = frozenset(
     {

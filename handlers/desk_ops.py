@@ -193,8 +193,9 @@ async def ask_feedback(ctx: Context, session: AsyncSession, appeal: Appeal) -> N
 
 
 async def post_to_thread(
-    ctx: Context, session: AsyncSession, appeal: Appeal, reply: Reply, purpose: str
+    ctx: Context, session: AsyncSession, appeal: Appeal, reply: Reply, purpose: str, *, role: str = "thread"
 ) -> None:
-    """A message about the appeal to its current chats that staff can reply to."""
+    """A message about the appeal to its current chats that staff can reply to
+    (``role`` ``card.WORDS_ROLE`` when it carries the resident's own words)."""
     for chat in route_chats(ctx, appeal):
-        await queue(ctx, session, chat, reply, purpose=purpose, appeal_id=appeal.id, link_role="thread")
+        await queue(ctx, session, chat, reply, purpose=purpose, appeal_id=appeal.id, link_role=role)

@@ -225,6 +225,10 @@ class Reply:
     """Ask the client to open a reply to this message (staff prompts)."""
     edit_message_id: str | None = None
     """Edit this earlier message (text and inline buttons) instead of sending a new one."""
+    delete_message_ids: tuple[str, ...] = ()
+    """Delete these earlier messages of the bot's in this chat instead of sending anything
+    (a pin and photos whose resident withdrew their data). Platforms allow it for a while
+    only: Telegram 48 hours, VK 24 hours; past that the delivery fails for a person to act."""
     erase_after_send: bool = False
     """Once delivered, the outbox keeps neither this message nor whom it went to (the
     confirmation of /forget: the last thing the bot says to a person it must forget)."""

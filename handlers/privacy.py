@@ -3,9 +3,10 @@
 /forget (152-ФЗ ст. 21): :func:`storage.erasure.erase_person` clears the database; here
 the agency chats that hold the person's appeals are brought in line, through the outbox:
 cards already delivered are edited to show the appeal without its phone and place (bots
-may edit their own messages), cards still waiting go out without them, photos, map pins
-and the person's own words still waiting are never sent, and each chat is told that the
-resident withdrew their data.
+may edit their own messages), the photos, map pins and the person's own words already
+posted are deleted (bots may delete their own messages for a while: Telegram 48 hours,
+VK 24 hours; past that the admin chat is asked to delete them by hand), those still
+waiting are never sent, and each chat is told that the resident withdrew their data.
 
 /mydata (152-ФЗ ст. 14): what is stored about the person, grouped by appeal, and how long
 each part is kept.
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
 from handlers.context import Context
+from handlers.delivery import PURPOSE_DELETE
 from handlers.desk_ops import queue, route_chats
 from handlers.events import ChatRef, Platform, Reply, reply_from_json, reply_to_json
 from handlers.phones import format_phone
@@ -67,10 +69,13 @@ async def forget(
         await session.flush()
         for platform, chat_id in sorted(withdrawn):
             await outbox.unpark_chat(session, platform, chat_id, now=ctx.clock.now())
+    doomed: dict[tuple[int, ChatRef], list[str]] = {}
     for link in await erasure.links_of(session, list(by_id)):
         appeal = by_id[link.appeal_id]
         chat = ChatRef(Platform(link.platform), link.chat_id)
         told[appeal.id].add(chat)
+        if link.role in card.PERSONAL_ROLES:
+            doomed.setdefault((appeal.id, chat), []).append(link.message_id)
         if link.role == "card":
             in_route = chat in route_chats(ctx, appeal)
             edit = Reply(
@@ -79,6 +84,9 @@ async def forget(
                 edit_message_id=link.message_id,
             )
             await queue(ctx, session, chat, edit, purpose="card_edit", appeal_id=appeal.id)
+    for (appeal_id, chat), message_ids in doomed.items():
+        deletion = Reply(delete_message_ids=tuple(message_ids))
+        await queue(ctx, session, chat, deletion, purpose=PURPOSE_DELETE, appeal_id=appeal_id)
     for appeal in appeals:
         notice = Reply(ctx.texts("privacy-staff-withdrawn", number=appeal.number))
         for chat in sorted(told[appeal.id], key=str):

@@ -106,6 +106,11 @@ TEXT_LIMIT = 4096
 """sendMessage, editMessageText: "text ... 1-4096 characters after entities parsing"."""
 CAPTION_LIMIT = 1024
 """sendPhoto, InputMediaPhoto: "caption ... 0-1024 characters after entities parsing"."""
+DELETE_WINDOW = 48 * 3600
+"""deleteMessage (core.telegram.org/bots/api#deletemessage): "A message can only be deleted
+if it was sent less than 48 hours ago"; "Bots can delete outgoing messages in private chats,
+groups, and supergroups"; "Bots can delete incoming messages in private chats" (others'
+messages in groups only as an administrator, which the fake bot never is)."""
 ALBUM_MIN, ALBUM_MAX = 2, 10
 """sendMediaGroup: "media ... must include 2-10 items"."""
 CALLBACK_DATA_BYTES = 64
@@ -247,7 +252,7 @@ class FakeChat:
 
     def message(self, message_id: int) -> dict[str, Any] | None:
         for message in self.history:
-            if message["message_id"] == message_id:
+            if message["message_id"] == message_id and not message.get("_deleted"):
                 return message
         return None
 
@@ -322,6 +327,8 @@ class FakeTelegram:
         self.files: dict[str, tuple[str, bytes]] = {}
         """file_id → (file_unique_id, bytes)."""
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.deleted: list[tuple[int, int]] = []
+        """(chat id, message id) of every message deleted, in order."""
         """callback_query id → the answerCallbackQuery params (toast text, show_alert)."""
         self.commands: list[dict[str, Any]] = []
         self.refuse: Callable[[str, dict[str, Any]], str | None] | None = None
@@ -1310,6 +1317,24 @@ class FakeTelegram:
     async def _m_sendChatAction(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         self._target(params)
         return True
+
+    async def _m_deleteMessage(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
+        chat = self._target(params)
+        message_id = params.get("message_id")
+        message = chat.message(message_id) if isinstance(message_id, int) else None
+        if message is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        own = message.get("from", {}).get("id") == BOT_ID
+        if time.time() - message["date"] >= DELETE_WINDOW or not (own or chat.type == "private"):
+            raise ApiError(400, "Bad Request: message can't be deleted")
+        message["_deleted"] = True
+        self.deleted.append((chat.id, int(message_id)))
+        return True
+
+    def age_messages(self, chat_id: int, seconds: float) -> None:
+        """Make every message in the chat ``seconds`` older (time passing for the limits)."""
+        for message in self.chats[chat_id].history:
+            message["date"] = int(message["date"] - seconds)
 
     async def _m_getFile(self, params: dict[str, Any], uploads: dict[str, bytes]) -> Any:
         file_id = params.get("file_id")

@@ -56,7 +56,14 @@ ERRORS = {
     902: "Can't send messages to this user due to their privacy settings",
     911: "Keyboard format is invalid",
     914: "Message is too long",
+    924: "Can't delete this message for everybody",
 }
+DELETE_FOR_ALL_WINDOW = 24 * 3600
+"""messages.delete (dev.vk.com/ru/method/messages.delete): ``delete_for_all`` "1 — если
+сообщение нужно удалить для получателей (если с момента отправки сообщения прошло не более
+24 часов)"; a community deletes its own messages for all. Its answer is a list of
+``{peer_id, message_id, conversation_message_id, response | error}`` (VK's API schema,
+``messages_delete_full_response``, as vkbottle-types 5.199 generates it)."""
 
 
 class VkError(Exception):
@@ -91,6 +98,9 @@ class Message:
     geo: tuple[float, float] | None = None
     edited: bool = False
     random_id: int = 0
+    date: float = field(default_factory=time.time)
+    deleted: bool = False
+    """Deleted for everybody: nobody in the conversation sees it any more."""
 
     @property
     def from_bot(self) -> bool:
@@ -862,6 +872,35 @@ class FakeVk:
                 await self._changed()
                 return 1
         raise VkError(100, "message_id is invalid")
+
+    async def _m_messages_delete(self, params: dict[str, str]) -> Any:
+        peer = int(self._need(params, "peer_id"))
+        if "cmids" in params:
+            key, wanted = "conversation_message_id", [int(x) for x in params["cmids"].split(",")]
+        else:
+            key, wanted = "id", [int(x) for x in self._need(params, "message_ids").split(",")]
+        for_all = params.get("delete_for_all") == "1"
+        results: list[dict[str, Any]] = []
+        for number in wanted:
+            found = next(
+                (m for m in self.history.get(peer, []) if getattr(m, key) == number and not m.deleted), None
+            )
+            entry: dict[str, Any] = {"peer_id": peer, key if key != "id" else "message_id": number}
+            if found is None:
+                entry["error"] = {"code": 100, "description": "message not found"}
+            elif for_all and (not found.from_bot or time.time() - found.date >= DELETE_FOR_ALL_WINDOW):
+                entry["error"] = {"code": 924, "description": ERRORS[924]}
+            else:
+                found.deleted = for_all  # without delete_for_all only the community stops seeing it
+                entry["response"] = 1
+            results.append(entry)
+        await self._changed()
+        return results
+
+    def age_messages(self, peer_id: int, seconds: float) -> None:
+        """Make every message in the conversation ``seconds`` older (time passing for the limits)."""
+        for message in self.history.get(peer_id, []):
+            message.date -= seconds
 
     async def _m_messages_sendMessageEventAnswer(self, params: dict[str, str]) -> Any:
         event_id = self._need(params, "event_id")

@@ -19,7 +19,7 @@ from tests.fake_vk import FakeVk
 from tests.support.schema import number_pattern, phone_pattern, search, tables, words_pattern
 from tests.support.telegram import Person, Telegram, TelegramBot
 from tests.support.vk import VkChat
-from tests.test_e2e_desk import file_appeal
+from tests.test_e2e_desk import ADMINS, file_appeal
 from tests.test_vk_e2e import AGENCY_CONVERSATION, DESCRIPTION, OFFICER, running_app, vk_agency_catalogue
 
 __all__ = ["vk_agency_catalogue"]  # a fixture, shared with the VK end-to-end tests
@@ -128,6 +128,11 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     async with db.read() as session:
         events_before = await session.scalar(select(func.count()).select_from(AppealEvent))
 
+    # What of her the agency chat shows besides the cards: the photo, the map pin, her
+    # reopening comment and her details (with their photo).
+    personal = [m for m in group.messages if _carries_her(m.text, m.has_photo or m.location is not None)]
+    others = [m for m in group.messages if m not in personal]
+    assert len(personal) == 5, personal
     group.read_all()
     await alice.send("/forget")
     await alice.expect_message(contains="Удалить ваши персональные данные?")
@@ -145,6 +150,11 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
         assert notice.buttons == []
     await telegram_bot.delivered()
     assert [m.text for m in group.unread()] == [], "nothing else reaches the agency"
+    # Her photos, pin and words are deleted from the chat (the bot's own messages, within
+    # Telegram's 48 hours); nothing else is.
+    assert all(m.deleted for m in personal), [m for m in personal if not m.deleted]
+    assert [m for m in others if m.deleted] == []
+    assert sorted(tg.server.deleted) == sorted((group.chat_id, m.message_id) for m in personal)
 
     leftovers = await search(db, needles)
     assert leftovers == [], "\n".join(map(str, leftovers))
@@ -160,6 +170,16 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     # Writing again, she is a stranger: asked for consent, her old appeals are not hers.
     await alice.send("/my")
     await alice.expect_message(contains="согласие")
+
+
+def _carries_her(text: str, media: bool) -> bool:
+    """A photo, a pin, or the resident's own words (the first line says whose they are)."""
+    first = text.split("\n", 1)[0]
+    return (
+        media
+        or first.startswith(("Фотографии к обращению", "Место по обращению", "Житель дополнил"))
+        or ("возвращено жителем на доработку" in first)
+    )
 
 
 async def test_a_person_who_never_consented_is_gone_after_the_retention_job(
@@ -254,6 +274,9 @@ async def test_forget_on_vk_leaves_the_person_nowhere_and_the_vk_agency_card_is_
         del needles["address"]
         assert {f.needle for f in await search(db, needles)} == set(needles)
 
+        shown = vk.bot_messages(AGENCY_CONVERSATION)
+        personal = [m for m in shown if m.geo is not None or m.attachments]
+        assert [bool(m.geo) for m in personal] == [False, True], "the photo, then the pin"
         await petr.write("/forget")
         await petr.expect("Удалить ваши персональные данные?")
         await petr.press("Да, удалить")
@@ -262,6 +285,39 @@ async def test_forget_on_vk_leaves_the_person_nowhere_and_the_vk_agency_card_is_
         assert "Телефон" not in card.text and "Место" not in card.text
         await agency.expect("отозвал согласие на обработку персональных данных. Телефон")
         await vk.wait_until(lambda: not vk.pending_events)
+        await vk.wait_until(lambda: all(m.deleted for m in personal))
+        assert [m for m in shown if m.deleted and m not in personal] == []
+        [delete] = vk.method_calls("messages.delete")
+        assert delete["delete_for_all"] == "1" and delete["peer_id"] == str(AGENCY_CONVERSATION)
 
         leftovers = await search(db, needles)
         assert leftovers == [], "\n".join(map(str, leftovers))
+
+
+async def test_photos_and_pin_older_than_telegram_allows_are_left_to_the_admins(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    """Telegram lets a bot delete its messages for 48 hours only: past that the pin and the
+    photo stay, and the admin chat is asked, once, to delete them by hand."""
+    alice = tg.user(ALICE_ID, ALICE_NAME, phone=ALICE_PHONE)
+    filed = await file_appeal(tg, alice, location=ALICE_PLACE, photos=1)
+    group = filed.group
+    await telegram_bot.delivered()
+    personal = [m for m in group.messages if _carries_her(m.text, m.has_photo or m.location is not None)]
+    assert len(personal) == 3, personal
+    tg.server.age_messages(group.chat_id, 48 * 3600)
+    admins = tg.group(ADMINS)
+    admins.read_all()
+
+    await alice.send("/forget")
+    await alice.expect_message(contains="Удалить ваши персональные данные?")
+    await alice.click("Да, удалить")
+    await alice.expect_message(contains="ваши персональные данные удалены")
+
+    alert = await admins.expect_message(contains="не смог удалить")
+    assert f"№ {filed.number}" in alert.text and "Удалите их вручную" in alert.text
+    assert "48 часов" in alert.text
+    await group.expect_edit(filed.card, "отозвал согласие")
+    await telegram_bot.delivered()
+    assert [m for m in personal if m.deleted] == [] and tg.server.deleted == []
+    assert [m.text for m in admins.unread()] == [], "told once"

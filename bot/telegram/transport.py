@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from io import BytesIO
 from typing import Any, TypeVar
 
@@ -183,6 +184,9 @@ class TelegramTransport:
 
     async def deliver(self, chat_id: str, reply: Reply, *, idempotency_key: str | None = None) -> list[str]:
         chat = int(chat_id)
+        if reply.delete_message_ids:
+            await self._delete(chat, reply.delete_message_ids)
+            return []
         if reply.edit_message_id is not None:
             edited = await self._edit(chat, reply)
             if edited is not None:
@@ -422,6 +426,33 @@ class TelegramTransport:
         except Exception as error:
             raise map_error(error) from error
         return [str(message_id)]
+
+    # -- deleting ---------------------------------------------------------------------------
+
+    async def _delete(self, chat: int, message_ids: Sequence[str]) -> None:
+        """``deleteMessage`` for each message (core.telegram.org/bots/api#deletemessage: a
+        bot deletes its own messages in groups, within 48 hours of sending). One already
+        gone counts as deleted, so a retry is harmless; one the platform refuses (too old)
+        fails the whole row once the others are deleted, for a person to act on."""
+        refused: list[str] = []
+        for message_id in message_ids:
+            number = int(message_id)
+            try:
+                await self._call(chat, partial(self.bot.delete_message, chat, number), raw=True)
+            except TelegramBadRequest as error:
+                message = error.message.lower()
+                if "message to delete not found" in message:
+                    continue
+                if "message can't be deleted" in message:
+                    refused.append(message_id)
+                    continue
+                raise map_error(error) from error
+            except (RetryLater, PermanentFailure, TransientFailure):
+                raise
+            except Exception as error:
+                raise map_error(error) from error
+        if refused:
+            raise PermanentFailure("too_old", f"messages {', '.join(refused)} can't be deleted")
 
     # -- calls ------------------------------------------------------------------------------
 

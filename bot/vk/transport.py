@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from bot.media import MediaFetcher, MediaRegistry, MediaUnavailable
@@ -35,6 +36,8 @@ BAD_REQUEST = frozenset({100, 911, 914})
 FORBIDDEN = frozenset({15, 917, 945, 946})
 TRANSIENT = frozenset({1, 5, 10})
 SNACKBAR_MAX = 90
+CANNOT_DELETE = 924
+"""messages.delete: "Can't delete this message for everybody" (past 24 hours, or not ours)."""
 
 
 _RESENDABLE = re.compile(r"(photo|video|audio|audio_message|doc)-?\d+_\d+(_\w+)?")
@@ -77,6 +80,9 @@ class VkTransport:
     async def deliver(self, chat_id: str, reply: Reply, *, idempotency_key: str | None = None) -> list[str]:
         peer_id = int(chat_id)
         key = idempotency_key or f"rnd:{secrets.token_hex(8)}"
+        if reply.delete_message_ids:
+            await self._delete(peer_id, reply.delete_message_ids)
+            return []
         if reply.edit_message_id is not None:
             await self._edit(peer_id, reply)
             return [reply.edit_message_id]
@@ -173,6 +179,32 @@ class VkTransport:
         params: dict[str, Any] = {"peer_id": peer_id, id_param: reply.edit_message_id, "message": text[:4096]}
         params["keyboard"] = inline[0].to_json() if inline else json.dumps({"inline": True, "buttons": []})
         await self._call("messages.edit", str(peer_id), **params)
+
+    async def _delete(self, peer_id: int, message_ids: Sequence[str]) -> None:
+        """``messages.delete`` with ``delete_for_all`` (dev.vk.com/ru/method/messages.delete:
+        for the recipients too, within 24 hours of sending; in conversations by ``cmids``).
+        VK answers per message; one refused (error 924: too old) or not found fails the row
+        for a person to act on."""
+        ids = ",".join(message_ids)
+        if is_conversation(peer_id):
+            result = await self._call(
+                "messages.delete", str(peer_id), peer_id=peer_id, cmids=ids, delete_for_all=1
+            )
+        else:
+            result = await self._call(
+                "messages.delete", str(peer_id), peer_id=peer_id, message_ids=ids, delete_for_all=1
+            )
+        if not isinstance(result, list):
+            raise TransientFailure(f"unexpected messages.delete answer: {result!r}")
+        refused = [item for item in result if isinstance(item, dict) and "error" in item]
+        too_old = [item for item in refused if int(item["error"].get("code", 0)) == CANNOT_DELETE]
+        if len(too_old) < len(refused):
+            raise self._map(VkApiError(int(refused[0]["error"].get("code", 0)), "", "messages.delete"))
+        if too_old:
+            which = ", ".join(
+                str(item.get("conversation_message_id") or item.get("message_id")) for item in too_old
+            )
+            raise PermanentFailure("too_old", f"messages {which} can't be deleted for everybody")
 
     def _reply_params(self, peer_id: int, reply_to: str) -> dict[str, Any]:
         if is_conversation(peer_id):

@@ -95,6 +95,11 @@ class BotMessage:
         return str(self.raw.get("_html") or "")
 
     @property
+    def deleted(self) -> bool:
+        """The bot deleted it: nobody in the chat sees it any more."""
+        return bool(self.raw.get("_deleted"))
+
+    @property
     def buttons(self) -> list[list[str]]:
         """Labels of the inline buttons under the message, row by row."""
         return inline_labels(self.raw)

@@ -9,7 +9,7 @@ every screen. «Нет», «Оспорить» and «Дополнить» lead t
 
 from __future__ import annotations
 
-from handlers import contest
+from handlers import card, contest
 from handlers.deadlines import start_answer_clock
 from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
 from handlers.dialogue.step import Input, Step, Turn, split
@@ -151,7 +151,7 @@ class ReopenComment(_FollowUp):
             ctx, turn.session, appeal, "reopened", actor, to_status=AppealStatus.PASSED.value, text=comment
         )
         notice = Reply(t("desk-staff-reopened", number=appeal.number, comment=comment))
-        await post_to_thread(ctx, turn.session, appeal, notice, purpose="reopen")
+        await post_to_thread(ctx, turn.session, appeal, notice, purpose="reopen", role=card.WORDS_ROLE)
         await refresh_cards(ctx, turn.session, appeal)
         leave(turn)
         turn.say(Reply(t("followup-reopened", number=appeal.number)))
@@ -212,7 +212,7 @@ class AddDetails(_FollowUp):
             return True
         add_attachments(turn.session, appeal.id, photos, source="resident", now=ctx.clock.now())
         notice = Reply(t("desk-staff-details", number=appeal.number, text=text), photos=photos)
-        await post_to_thread(ctx, turn.session, appeal, notice, purpose="details")
+        await post_to_thread(ctx, turn.session, appeal, notice, purpose="details", role=card.WORDS_ROLE)
         await record(ctx, turn.session, appeal, "details", Actor.of("resident", event), text=text or None)
         if group is not None:
             return True

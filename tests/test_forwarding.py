@@ -56,6 +56,8 @@ async def test_a_pothole_in_tambov_goes_to_the_city_roads_office_with_its_photos
         f"d:redir:{appeal_id}",
         f"d:reject:{appeal_id}",
         f"d:solve:{appeal_id}",
+        f"d:assign:{appeal_id}",
+        f"d:note:{appeal_id}",
     ]
     assert all(len(p.encode()) <= 64 for p in card.payloads)
 

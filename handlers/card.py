@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from babel import units
+
 from handlers import dates
 from handlers.catalogue import Catalogue
 from handlers.events import Button, Keyboard, Location, Media, MediaKind, Platform, Reply
@@ -34,12 +36,16 @@ def local_time(catalogue: Catalogue, moment: datetime) -> str:
 
 
 def age(texts: Texts, delta: timedelta) -> str:
+    """``30 минут``, ``5 часов``, ``3 дня``: one unit, in words declined by number (Babel's
+    CLDR unit names, as the digest's durations)."""
     minutes = max(int(delta.total_seconds() // 60), 0)
     if minutes < 60:
-        return texts("desk-age-minutes", n=str(minutes))
-    if minutes < 48 * 60:
-        return texts("desk-age-hours", n=str(minutes // 60))
-    return texts("desk-age-days", n=str(minutes // (24 * 60)))
+        value, unit = minutes, "duration-minute"
+    elif minutes < 48 * 60:
+        value, unit = minutes // 60, "duration-hour"
+    else:
+        value, unit = minutes // (24 * 60), "duration-day"
+    return units.format_unit(value, unit, length="long", locale=texts.locale)
 
 
 def map_url(latitude: float, longitude: float) -> str:

@@ -84,7 +84,7 @@ async def test_reminders_at_half_way_and_deadline_then_escalation_each_once(
     kinds = [e.kind for e in await history(ctx, appeal_id)]
     assert kinds == ["passed", "reminder_half", "reminder_due", "escalated"]
     [overdue] = (await Core(ctx).handle(say(ADMIN, "/overdue"))).replies
-    assert f"№ {number} · ЖКХ · первый ответ просрочен на 3 дн" in overdue.text
+    assert f"№ {number} · ЖКХ · первый ответ просрочен на 3 дня" in overdue.text
 
 
 async def test_filed_on_friday_evening_it_is_due_on_monday_not_saturday(
@@ -169,7 +169,7 @@ async def test_take_stops_only_the_first_clock_and_the_answer_clock_runs_on(
     assert escalation.labels[-1] == "Продлить срок ответа"
     clock.advance(timedelta(hours=1))
     [overdue] = (await Core(ctx).handle(say(ADMIN, "/overdue"))).replies
-    assert f"№ {number} · Дороги · ответ просрочен на 1 ч" in overdue.text
+    assert f"№ {number} · Дороги · ответ просрочен на 1 час" in overdue.text
     assert "первый ответ" not in overdue.text
     kinds = [e.kind for e in await history(ctx, appeal_id)]
     assert kinds == ["passed", "taken", "answer_reminder_half", "answer_reminder_due", "answer_escalated"]

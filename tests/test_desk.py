@@ -358,8 +358,8 @@ async def test_open_lists_the_agency_s_waiting_appeals_oldest_first(ctx: Context
     second_number = (await appeal(ctx, second)).number
     assert listing.text.splitlines() == [
         "<b>Открытые обращения: 2</b>",
-        f"№ {first_number} · Дороги · передано в ведомство · 5 ч",
-        f"№ {second_number} · Дороги · передано в ведомство · 30 мин",
+        f"№ {first_number} · Дороги · передано в ведомство · 5 часов",
+        f"№ {second_number} · Дороги · передано в ведомство · 30 минут",
     ]
     education = ChatRef(Platform.TELEGRAM, "-1001000000005")
     [empty] = (await core.handle(say(education, "/open"))).replies
@@ -405,7 +405,7 @@ async def test_overdue_and_blocking_are_for_the_admin_chat(ctx: Context, clock: 
         "<b>Просроченные обращения: 1</b>",
         "",
         "<b>Управление ЖКХ и государственная жилищная инспекция</b>",
-        f"№ {late_number} · ЖКХ · первый ответ просрочен на 7 ч",
+        f"№ {late_number} · ЖКХ · первый ответ просрочен на 7 часов",
     ]
 
     assert (await core.handle(say(ROADS_TAMBOV, f"/block {late_number}"))).replies[0].text == (

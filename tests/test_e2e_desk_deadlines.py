@@ -67,7 +67,7 @@ async def test_reminders_escalation_and_overdue(tg: Telegram, telegram_bot: Tele
     await admins.send("/overdue", from_user=admin)
     overdue = await admins.expect_message(contains="Просроченные обращения: 1")
     assert "Управление дорожного хозяйства г. Тамбова" in overdue.text
-    assert f"№ {filed.number} · Дороги · первый ответ просрочен на 1 ч" in overdue.text
+    assert f"№ {filed.number} · Дороги · первый ответ просрочен на 1 час" in overdue.text
 
     # The staff of the agency reply to the reminder: the resident hears, and it is no longer overdue.
     inspector = tg.user(5001, "Инспектор")

@@ -69,3 +69,14 @@ def test_the_deployment_guides_environment_file_works_under_systemd(tmp_path: Pa
     env.write_text(block, encoding="utf-8")
     settings = load_settings(env)
     assert settings.telegram.bot_token is not None and settings.vk.group_id is None
+
+
+def test_no_environment_example_in_the_deployment_guide_has_a_comment_after_a_value() -> None:
+    """Every block of variables in the guide ends up in an ``EnvironmentFile`` somewhere."""
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    blocks = [part.split("```", 1)[0] for part in guide.split("```sh\n")[1:]]
+    assignments = [
+        line for block in blocks for line in block.splitlines() if re.match(r"[A-Z][A-Z0-9_]*=", line)
+    ]
+    assert len(assignments) > 10
+    assert [line for line in assignments if "#" in line.partition("=")[2]] == []

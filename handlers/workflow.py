@@ -72,8 +72,8 @@ ALLOWED_FROM: dict[Action, frozenset[S]] = {
     Action.EXTEND: OPEN_STATUSES,
     Action.UPHOLD: frozenset({S.CONTESTED}),
     Action.RETURN: frozenset({S.CONTESTED}),
-    Action.ASSIGN: _WAITING | {S.ANSWERED},
-    Action.NOTE: _WAITING | {S.ANSWERED},
+    Action.ASSIGN: OPEN_STATUSES | {S.ANSWERED},
+    Action.NOTE: OPEN_STATUSES | {S.ANSWERED},
 }
 ADMIN_ONLY = frozenset({Action.EXTEND, Action.UPHOLD, Action.RETURN})
 

@@ -3,14 +3,23 @@
 Telegram (Bots FAQ): about 30 messages a second overall, about one a second in one chat
 (short bursts tolerated in private chats), at most 20 a minute in one group.
 VK: 20 API requests a second for a community token.
+
+The overall pace is kept twice. Requests are spaced evenly (``1 / per_second`` apart), and
+no second holds more than ``per_second`` of them, counted when they really went: a busy
+event loop wakes sleepers late and lets several spaced turns go at once, which even spacing
+alone would not notice. A request made under :meth:`RateLimiter.request` counts until a
+second after its answer, since the platform counts it when it arrives, somewhere between
+our sending and its answer: VK refuses the 21st request of a second outright (error 6).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 
@@ -65,6 +74,12 @@ class RateLimiter:
         self._global_next = 0.0
         self._global_not_before = 0.0
         self._calls = 0
+        self._window = max(1, math.floor(limits.per_second))
+        """Requests one second may hold."""
+        self._ended: deque[float] = deque()
+        """When the requests of the last second ended (their answer came, or they were sent)."""
+        self._in_flight = 0
+        self._freed = asyncio.Event()
 
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()
@@ -72,6 +87,22 @@ class RateLimiter:
             await self._sleep(delay)  # type: ignore[misc]
 
     async def wait(self, chat_key: str | None = None, *, group: bool = False) -> None:
+        """Return when a request to ``chat_key`` may go; it counts as made now."""
+        await self._turn(chat_key, group)
+        self._end()
+
+    @contextlib.asynccontextmanager
+    async def request(self, chat_key: str | None = None, *, group: bool = False) -> AsyncIterator[None]:
+        """``async with limiter.request(chat):`` make the request inside; it counts from its
+        turn until a second after the block ends (when its answer came, or it failed)."""
+        await self._turn(chat_key, group)
+        try:
+            yield
+        finally:
+            self._end()
+
+    async def _turn(self, chat_key: str | None, group: bool) -> None:
+        """Wait for the request's turn; on return it is in flight (``_end`` must follow)."""
         if chat_key is None:
             await self._global_turn()
             return
@@ -134,6 +165,24 @@ class RateLimiter:
         slot = max(now, self._global_next, self._global_not_before)
         self._global_next = slot + 1 / self.limits.per_second
         await self._sleep_until(slot)
+        # Woken late, several turns may be due at once: also hold the count of one second.
+        while True:
+            now = self._clock()
+            while self._ended and self._ended[0] + 1.0 <= now:
+                self._ended.popleft()
+            if self._in_flight + len(self._ended) < self._window:
+                self._in_flight += 1
+                return
+            if self._ended:
+                await self._sleep_until(self._ended[0] + 1.0 + self._margin)
+            else:  # the whole second is in flight: the first answer frees a place
+                await self._freed.wait()
+
+    def _end(self) -> None:
+        self._in_flight -= 1
+        self._ended.append(self._clock())
+        self._freed.set()
+        self._freed = asyncio.Event()
 
     def _spend(self, chat: _Chat, group: bool) -> None:
         now = self._clock()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -214,13 +213,6 @@ async def test_error_6_under_load_loses_and_repeats_nothing(
             assert shown(vk, user) == [f"Вы написали: обращение от {user}"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "open: on PostgreSQL since the runtime landed, VK sometimes answers users.get with error 6 "
-        "(13 of ~60 calls in one CI run): a name look-up may bypass the shared limiter; not yet explained"
-    ),
-)
 async def test_the_shared_limiter_keeps_the_bot_under_20_requests_a_second(
     db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
 ) -> None:

@@ -2,8 +2,9 @@
 
 Method calls go through vkbottle's :class:`vkbottle.API` (its ``API_URL`` set per instance
 to the configured base, PLATFORM_NOTES) over our own aiohttp session. Around it we add
-what vkbottle leaves to us: every call first waits on the shared
-:class:`~bot.ratelimit.RateLimiter`; VK's errors surface as :class:`VkApiError` with their
+what vkbottle leaves to us: every call is made under the shared
+:class:`~bot.ratelimit.RateLimiter` (it counts until a second after VK's answer, as VK
+counts it when it arrives); VK's errors surface as :class:`VkApiError` with their
 code (the transport maps 6 and 9 to "retry later", 901 to "blocked"); a non-JSON answer
 (an nginx 502 page) is a :class:`VkNetworkError` at once — vkbottle's default JSON
 validator would instead reschedule the request in a blocking sleep loop, holding a sender
@@ -17,6 +18,7 @@ and media downloads use the same session directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -100,10 +102,9 @@ class VkApi:
     async def call(self, method: str, *, chat_key: str | None = None, **params: Any) -> Any:
         """Call ``method``; None values are dropped, lists joined with commas, dicts sent as
         JSON (vkbottle's request validators do this)."""
-        if self.limiter is not None:
-            await self.limiter.wait(chat_key)
+        limit = self.limiter.request(chat_key) if self.limiter is not None else contextlib.nullcontext()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with limit, asyncio.timeout(self._timeout):
                 body = await self.api.request(method, dict(params))
         except VKAPIError as error:
             raise VkApiError(int(error.code), error.error_msg, method) from error

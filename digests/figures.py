@@ -17,6 +17,7 @@ from handlers.catalogue import Catalogue
 from handlers.workflow import OPEN_STATUSES, SETTLED, AppealStatus
 from storage import moderation as moderation_stats
 from storage import stats
+from storage.models import appeal_number
 
 STATUSES = stats.Statuses(
     waiting=OPEN_STATUSES,
@@ -30,6 +31,7 @@ STATUSES = stats.Statuses(
 TOP_TOPICS = 5
 RANKED_AGENCIES = 3
 RANKED_MUNICIPALITIES = 6
+MOST_JOINED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,18 @@ class TopicFigure:
     title: str
     count: int
     previous: int
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedFigure:
+    """An appeal residents joined: the same problem, reported once."""
+
+    number: str
+    title: str
+    joined: int
+    """Residents who joined it in the period."""
+    residents: int
+    """Its author and everyone who follows it now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +123,12 @@ class DigestFigures:
     quality: stats.Quality
     open_overdue: int
     """Appeals waiting for an agency past a deadline at the time of the figures."""
+    residents: int = 0
+    """People behind the period's appeals: authors and the residents who joined them."""
+    joins: int = 0
+    """Residents who joined the period's appeals."""
+    most_joined: tuple[JoinedFigure, ...] = ()
+    """The appeals the most residents joined in the period."""
 
     @property
     def empty(self) -> bool:
@@ -143,6 +163,8 @@ async def build_figures(
     quality = await stats.quality(session, period.start, period.end, now, STATUSES)
     overdue = await stats.open_overdue(session, now, STATUSES)
     reviews = await moderation_stats.review_seconds(session, period.start, period.end)
+    residents, joins = await stats.residents_behind(session, period.start, period.end)
+    joined = await stats.most_joined(session, period.start, period.end, limit=MOST_JOINED)
 
     return DigestFigures(
         period=period,
@@ -170,7 +192,23 @@ async def build_figures(
         open_overdue=overdue,
         reviewed=len(reviews),
         review_median_s=statistics.median(reviews) if reviews else None,
+        residents=residents,
+        joins=joins,
+        most_joined=tuple(
+            JoinedFigure(
+                number=appeal_number(j.appeal_id, j.created_at),
+                title=_title(catalogue, j.category_id),
+                joined=j.joined,
+                residents=1 + j.followers,
+            )
+            for j in joined
+        ),
     )
+
+
+def _title(catalogue: Catalogue, category_id: str) -> str:
+    category = catalogue.category(category_id)
+    return category.title if category else category_id
 
 
 def _topics(catalogue: Catalogue, counts: dict[str, int], before: dict[str, int]) -> tuple[TopicFigure, ...]:

@@ -133,6 +133,32 @@ def render_digest(texts: Texts, figures: DigestFigures, *, preview: bool = False
             )
         )
 
+    if figures.joins:
+        # The same problem reported by many is counted once, with the people behind it.
+        blocks[-1].append(
+            texts(
+                "digest-problems",
+                problems=figures.received,
+                problems_text=format_int(figures.received),
+                residents=figures.residents,
+                residents_text=format_int(figures.residents),
+            )
+        )
+    if figures.most_joined:
+        joined = [texts("digest-most-joined-header")]
+        for place, item in enumerate(figures.most_joined, start=1):
+            joined.append(
+                texts(
+                    "digest-most-joined-line",
+                    place=str(place),
+                    number=item.number,
+                    title=item.title,
+                    residents=item.residents,
+                    residents_text=format_int(item.residents),
+                )
+            )
+        blocks.append(joined)
+
     main = figures.main_topic
     if main is not None:
         topics = [

@@ -94,6 +94,8 @@ def card_text(catalogue: Catalogue, texts: Texts, appeal: Appeal) -> str:
             lines.append(texts(key, deadline=local_time(catalogue, appeal.answer_due_at)))
     if appeal.reopen_count:
         lines.append(texts("desk-card-reopened", count=str(appeal.reopen_count)))
+    if appeal.followers_count:
+        lines.append(texts("desk-card-followers", count=appeal.followers_count))
     lines.append("")
     lines.append(texts("desk-card-description", description=description))
     lines.append("")

@@ -100,6 +100,8 @@ class Category(_Strict):
     """The first-response hours run around the clock (urgent topics), not in working time."""
     answer_days: Annotated[int, Field(gt=0, le=366)] | None = None
     answer_day_kind: DayKind | None = None
+    nearby_radius_m: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Overrides ``[nearby] radius_m`` for this topic (a dump site is bigger than a pothole)."""
     keywords: tuple[str, ...] = ()
     """Words that suggest this topic from a description (``handlers.dialogue.topics``):
     a keyword matches a word that begins with it, so stems catch every ending
@@ -298,6 +300,13 @@ class Limits(_Strict):
     description_max: Annotated[int, Field(ge=10, le=4000)] = 4000
 
 
+class Nearby(_Strict):
+    """Open appeals of the same topic near a new one's place are shown before it is filed."""
+
+    enabled: bool = True
+    radius_m: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
 class DeclineReason(_Strict):
     id: Identifier
     title: Annotated[str, Field(min_length=1, max_length=40)]
@@ -362,6 +371,7 @@ class Catalogue(_Strict):
     admin: Admin
     digest: Digest = Digest()
     limits: Limits = Limits()
+    nearby: Nearby = Nearby()
     calendar: Calendar = Calendar()
     reject_reasons: Annotated[tuple[RejectReason, ...], Field(min_length=1, max_length=8)] = (
         RejectReason(id="not-ours", title="Вне компетенции ведомства"),
@@ -510,6 +520,13 @@ class Catalogue(_Strict):
             days = category.answer_days or days
             kind = category.answer_day_kind or kind
         return days, kind
+
+    def nearby_radius(self, category_id: str) -> int | None:
+        """How far (metres) open appeals of the topic count as the same place; None: off."""
+        category = self.category(category_id)
+        if not self.nearby.enabled or category is None:
+            return None
+        return category.nearby_radius_m or self.nearby.radius_m
 
     def reject_reason(self, reason_id: str) -> RejectReason | None:
         return next((r for r in self.reject_reasons if r.id == reason_id), None)

@@ -25,6 +25,7 @@ from handlers.desk_ops import (
     tell_resident,
 )
 from handlers.events import Button, Capabilities, Reply, Response
+from handlers.followers import tell_followers
 from handlers.paging import shorten
 from handlers.workflow import Action, AppealStatus
 from storage.models import Appeal
@@ -132,5 +133,6 @@ async def send_back(
         appeal,
         Reply(texts("desk-notice-returned", number=appeal.number, agency=target.name, deadline=due)),
     )
+    await tell_followers(ctx, session, appeal, "follower-notice-returned", agency=target.name, deadline=due)
     done = texts("desk-done-return", number=appeal.number, agency=target.name)
     return Response([Reply(done, edit_message_id=message_id)], toast=texts("desk-toast-done"))

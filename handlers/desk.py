@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import card, contest, moderation, review, staff_tools
+from handlers import card, contest, merge, moderation, review, staff_tools
 from handlers.answer_media import stranded
 from handlers.context import Context
 from handlers.deadlines import (
@@ -39,10 +39,12 @@ from handlers.desk_ops import (
     tell_resident,
 )
 from handlers.events import BOT_ADDED, Button, ChatRef, Event, MediaKind, Reply, Response
+from handlers.followers import tell_followers
 from handlers.paging import paginate
 from handlers.texts import Safe
 from handlers.workflow import ADMIN_ONLY, OPEN_STATUSES, Action, AppealStatus, allowed
 from storage import desk as q
+from storage import followers as follower_store
 from storage.appeals import add_attachments
 from storage.kv import get_value, set_value
 from storage.models import Appeal, parse_appeal_number
@@ -186,6 +188,7 @@ class Desk:
         await tell_resident(
             self.ctx, session, appeal, Reply(texts("desk-notice-taken", number=appeal.number, agency=agency))
         )
+        await tell_followers(self.ctx, session, appeal, "follower-notice-taken", agency=agency)
         await refresh_cards(self.ctx, session, appeal)
         return Response(toast=texts("desk-toast-take"))
 
@@ -199,6 +202,7 @@ class Desk:
         await tell_resident(
             self.ctx, session, appeal, Reply(texts("desk-notice-solved", number=appeal.number))
         )
+        await tell_followers(self.ctx, session, appeal, "follower-notice-solved")
         await refresh_cards(self.ctx, session, appeal)
         return Response(toast=texts("desk-toast-solve"))
 
@@ -315,6 +319,7 @@ class Desk:
             appeal,
             Reply(texts("desk-notice-redirected", number=appeal.number, agency=target.name)),
         )
+        await tell_followers(self.ctx, session, appeal, "follower-notice-redirected", agency=target.name)
         done = texts("desk-done-redirect", number=appeal.number, agency=target.name)
         return Response([Reply(done, edit_message_id=event.message_id)], toast=texts("desk-toast-redirect"))
 
@@ -389,7 +394,10 @@ class Desk:
         resident = await q.resident(session, appeal.resident_id)
         chat = resident_chat(resident)
         if chat is None:
-            return Response([Reply(texts("desk-refuse-resident-gone"), reply_to=here)])
+            if not await follower_store.residents_following(session, appeal.id):
+                return Response([Reply(texts("desk-refuse-resident-gone"), reply_to=here)])
+            # The author withdrew their data; the residents who joined the appeal still wait.
+            return await self._answer_followers(session, event, appeal, actor, text=text, solve=solve)
         stuck = stranded(event.media, chat.platform, self.ctx.caps)
         if stuck:
             kinds = ", ".join(sorted({texts(f"media-kind-{m.kind.value}") for m in stuck}))
@@ -419,18 +427,63 @@ class Desk:
             link_role="resident",  # a reply to it goes to the thread (handlers.dialogue.agency_reply)
             report_to=(event.chat, here),
         )
+        await tell_followers(
+            self.ctx,
+            session,
+            appeal,
+            "follower-notice-solved-answer" if solve else "follower-notice-answer",
+            purpose="answer",
+            media=event.media,
+            rate=True,
+            agency=agency,
+            text=text,
+        )
+        return await self._answered(session, event, appeal, actor, text=text, solve=solve, author=True)
+
+    async def _answered(
+        self,
+        session: AsyncSession,
+        event: Event,
+        appeal: Appeal,
+        actor: Actor,
+        *,
+        text: str,
+        solve: bool,
+        author: bool,
+    ) -> Response:
+        texts = self.ctx.texts
         await self._keep(session, event, appeal)
         kind, status = ("solved", AppealStatus.SOLVED) if solve else ("answer", AppealStatus.ANSWERED)
         await record(self.ctx, session, appeal, kind, actor, to_status=status.value, text=text)
         if solve:
             appeal.solved_at = self.ctx.clock.now()
         stop_answer_clock(self.ctx, appeal)
-        await ask_feedback(self.ctx, session, appeal)
+        if author:
+            await ask_feedback(self.ctx, session, appeal)
         await refresh_cards(self.ctx, session, appeal)
         if solve:
             done = texts("desk-done-solve", number=appeal.number, actor=actor.label)
-            return Response([Reply(done, reply_to=here)])
+            return Response([Reply(done, reply_to=event.message_id)])
         return Response()
+
+    async def _answer_followers(
+        self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, *, text: str, solve: bool
+    ) -> Response:
+        """The answer to an appeal whose author withdrew their data goes to its followers.
+        It is not held for the centre's review (a held answer is the author's message)."""
+        agency = card.agency_name(self.ctx.catalogue, self.ctx.texts, appeal.agency_id)
+        await tell_followers(
+            self.ctx,
+            session,
+            appeal,
+            "follower-notice-solved-answer" if solve else "follower-notice-answer",
+            purpose="answer",
+            media=event.media,
+            rate=True,
+            agency=agency,
+            text=text,
+        )
+        return await self._answered(session, event, appeal, actor, text=text, solve=solve, author=False)
 
     async def _reject(
         self, session: AsyncSession, event: Event, appeal: Appeal, actor: Actor, reason_id: str
@@ -466,6 +519,15 @@ class Desk:
             Reply(notice, buttons=contest.after_rejection_buttons(self.ctx, appeal)),
             report_to=(event.chat, here),
         )
+        await tell_followers(
+            self.ctx,
+            session,
+            appeal,
+            "follower-notice-rejected",
+            rate=True,
+            reason=reason.title,
+            text=explanation,
+        )
         await refresh_cards(self.ctx, session, appeal)
         done = texts("desk-done-reject", number=appeal.number, actor=actor.label)
         return Response([Reply(done, reply_to=here)])
@@ -490,6 +552,15 @@ class Desk:
             Reply(texts("desk-notice-extended", number=appeal.number, deadline=due, reason=reason)),
             purpose="extension",
             report_to=(event.chat, here),
+        )
+        await tell_followers(
+            self.ctx,
+            session,
+            appeal,
+            "follower-notice-extended",
+            purpose="extension",
+            deadline=due,
+            reason=reason,
         )
         staff = Reply(texts("desk-staff-extended", number=appeal.number, deadline=due, reason=reason))
         await post_to_thread(self.ctx, session, appeal, staff, purpose="extension")
@@ -523,6 +594,8 @@ class Desk:
             return await self._appeal(event.chat, args)
         if name == "find":
             return await staff_tools.find(self.ctx, event.chat, args)
+        if name == "merge":
+            return await merge.merge(self.ctx, event, args)
         if name in ("overdue", "block", "unblock", "digest", "stats"):
             if not is_admin:
                 return self._say("desk-refuse-admin-only")

@@ -14,6 +14,7 @@ from handlers.context import Context
 from handlers.events import Button, ChatRef, Event, Platform, Reply
 from handlers.outbox import send_later
 from storage import desk as q
+from storage import outbox as outbox_store
 from storage.models import Appeal, Resident
 
 log = structlog.get_logger(__name__)
@@ -133,6 +134,7 @@ async def refresh_cards(
 
     With ``final`` (a line of markup), the cards are edited to end with it and lose their
     buttons: the appeal has left those chats."""
+    await drop_batched_edits(ctx, session, appeal.id)  # this edit shows the newest count too
     chats = set(route_chats(ctx, appeal))
     text = card.card_text(ctx.catalogue, ctx.texts, appeal)
     buttons = card.card_buttons(ctx.texts, appeal)
@@ -144,6 +146,16 @@ async def refresh_cards(
             continue
         edit = Reply(text=text, buttons=buttons, edit_message_id=link.message_id)
         await queue(ctx, session, chat, edit, purpose="card_edit", appeal_id=appeal.id)
+
+
+BATCHED_EDIT = "followers:"
+"""The dedupe key's prefix of a card edit that waits to show how many residents joined."""
+
+
+async def drop_batched_edits(ctx: Context, session: AsyncSession, appeal_id: int) -> None:
+    """Card edits still waiting to show the number of followers: a newer edit of the whole
+    card replaces them (sent later, they would bring back an older status)."""
+    await outbox_store.drop_untried(session, appeal_id, key_prefix=BATCHED_EDIT, now=ctx.clock.now())
 
 
 def resident_chat(resident: Resident | None) -> ChatRef | None:

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import card
 from handlers.context import Context
 from handlers.desk_ops import Actor, ask_feedback, post_to_thread, queue, record, refresh_cards
-from handlers.events import Button, ChatRef, Event, Platform, Reply, Response
+from handlers.events import Button, ChatRef, Event, Platform, Reply, Response, reply_from_json
+from handlers.followers import tell_followers
 from handlers.outbox import send_later
 from handlers.workflow import AppealStatus
 from storage import desk as q
@@ -144,6 +145,18 @@ class ReviewDesk:
         await record(self.ctx, session, appeal, "answer_approved", actor, to_status=status.value)
         if solve:
             appeal.solved_at = now
+        approved = reply_from_json(row.payload)
+        await tell_followers(
+            self.ctx,
+            session,
+            appeal,
+            "follower-notice-solved-answer" if solve else "follower-notice-answer",
+            purpose="answer",
+            media=(*approved.photos, *approved.files),
+            rate=True,
+            agency=card.agency_name(self.ctx.catalogue, texts, appeal.agency_id),
+            text=held.text or "",
+        )
         await ask_feedback(self.ctx, session, appeal)
         await refresh_cards(self.ctx, session, appeal)
         await self._close(session, appeal, texts("review-card-approved", actor=actor.label))

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Appeal, AppealEvent, Attachment, Resident
+from storage.nearby import address_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ async def create_appeal(
         municipality_id=new.municipality_id,
         description=new.description,
         address=new.address,
+        address_key=address_key(new.address) if new.address else None,
         latitude=new.latitude,
         longitude=new.longitude,
         phone=new.phone,

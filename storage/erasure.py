@@ -6,7 +6,8 @@ dialogue and draft; the phone, address and coordinates of their appeals; every p
 (and its file id) of those appeals; who they were in the appeals' history (the events
 stay, without an actor); the raw updates they sent and the answers stored with them; the
 messages queued or sent to their private chat. Their appeals stay as anonymous records,
-so the statistics still count them.
+so the statistics still count them, and the residents who follow them still hear about
+them; the appeals they follow themselves are left (the follow rows deleted).
 
 Messages about their appeals in agency chats (cards, photos, pins, their comments) are
 left to :mod:`handlers.privacy`, which knows how a card looks without the person.
@@ -22,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import Text, and_, case, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import followers as follower_store
 from storage.models import (
     Appeal,
     AppealEvent,
@@ -109,6 +111,9 @@ async def erase_person(
         mentions = await _mentions(session, resident, appeals)
         await _erase_appeals(session, ids, now=now)
         await _erase_mentions(session, mentions, now=now)
+    # Following someone else's appeal is theirs to drop; their own appeals keep their
+    # followers, who still hear about them (anonymously: nothing of the author is left).
+    await follower_store.forget(session, resident.id)
     if dialogue is not None:
         await session.delete(dialogue)
     resident.name = None
@@ -117,7 +122,7 @@ async def erase_person(
     resident.forgotten_at = now
     resident.consent_at = None
     for appeal in appeals:
-        appeal.phone = appeal.address = appeal.latitude = appeal.longitude = None
+        appeal.phone = appeal.address = appeal.address_key = appeal.latitude = appeal.longitude = None
         appeal.updated_at = now
     await session.flush()
     return appeals

@@ -105,6 +105,8 @@ class Appeal(Base):
         Index("ix_appeals_resident_created", "resident_id", "created_at"),
         Index("ix_appeals_status_deadline", "status", "deadline_at"),
         Index("ix_appeals_status_answer_due", "status", "answer_due_at"),
+        Index("ix_appeals_nearby", "category_id", "status", "latitude", "longitude"),
+        Index("ix_appeals_same_address", "category_id", "address_key"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -116,6 +118,9 @@ class Appeal(Base):
     """None while only the admin chat has it (no agency serves it)."""
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(300))
+    address_key: Mapped[str | None] = mapped_column(String(300))
+    """The address normalised (``storage.nearby.address_key``), to find the same place typed
+    another way; erased with the address."""
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -156,6 +161,8 @@ class Appeal(Base):
     """The person of the agency's chat the appeal is assigned to («Назначить»)."""
     assignee_name: Mapped[str | None] = mapped_column(String(128))
     assigned_at: Mapped[datetime | None]
+    followers_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    """How many residents joined the appeal (``followers``), for its card and the digest."""
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="appeal", order_by="Attachment.id", lazy="raise"
@@ -218,6 +225,24 @@ class AppealEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     agency_id: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class Follower(Base):
+    """A resident who reported the same problem as an appeal's author and joined it
+    instead of filing another one: they hear what the author hears."""
+
+    __tablename__ = "followers"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "resident_id"),
+        Index("ix_followers_resident", "resident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rating: Mapped[int | None]
+    """The follower's own rating of the answer (the author's is ``appeals.rating``)."""
 
 
 class MessageLink(Base):

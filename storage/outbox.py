@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import BindParameter, ColumnElement, Select, Update
@@ -74,6 +74,39 @@ def _is_pending(row: type[OutboxMessage]) -> ColumnElement[bool]:
     """``status = 'pending'`` written out, not a bound parameter: only then may SQLite and
     PostgreSQL (whose prepared statements plan for any value) use the partial indexes."""
     return row.status == literal_column(f"'{PENDING}'")
+
+
+async def drop_untried(session: AsyncSession, appeal_id: int, *, key_prefix: str, now: datetime) -> None:
+    """Delete the appeal's messages whose dedupe key starts with ``key_prefix`` and that
+    nobody has tried to send yet (a later message supersedes them); their chats' parked
+    messages are brought back."""
+    dropped = (
+        await session.execute(
+            delete(OutboxMessage)
+            .where(
+                OutboxMessage.appeal_id == appeal_id,
+                OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True),
+                OutboxMessage.status == PENDING,
+                OutboxMessage.attempts == 0,
+                OutboxMessage.claimed_until.is_(None),
+            )
+            .returning(OutboxMessage.platform, OutboxMessage.chat_id)
+        )
+    ).all()
+    for platform, chat_id in sorted(set(dropped)):
+        await unpark_chat(session, platform, chat_id, now=now)
+
+
+async def with_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
+    """The message with this dedupe key, locked, if there is one."""
+    return await session.scalar(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key).with_for_update()
+    )
+
+
+def untried(row: OutboxMessage) -> bool:
+    """Nobody has tried to send ``row`` yet: it may still be changed."""
+    return row.status == PENDING and row.attempts == 0 and row.claimed_until is None
 
 
 def _blocks_chat(row: type[OutboxMessage], now: BindParameter[datetime]) -> ColumnElement[bool]:

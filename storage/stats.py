@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appeal, DigestPost
+from storage.models import Appeal, DigestPost, Follower
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,3 +356,47 @@ async def digest_claimed(session: AsyncSession, channel: str, period_start: date
         select(DigestPost.id).where(DigestPost.channel == channel, DigestPost.period_start == period_start)
     )
     return found is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """An appeal residents joined in a period: how many joined then, how many in all."""
+
+    appeal_id: int
+    created_at: datetime
+    category_id: str
+    joined: int
+    followers: int
+
+
+async def residents_behind(session: AsyncSession, start: datetime, end: datetime) -> tuple[int, int]:
+    """How many people stand behind the period's appeals (their authors and the residents
+    who joined them, each person once), and how many joins those appeals have."""
+    authors = select(Appeal.resident_id.label("person")).where(
+        _in_period(start, end), Appeal.resident_id.is_not(None)
+    )
+    joined = (
+        select(Follower.resident_id.label("person"))
+        .join(Appeal, Appeal.id == Follower.appeal_id)
+        .where(_in_period(start, end))
+    )
+    people = union(authors, joined).subquery()
+    residents = int(await session.scalar(select(func.count()).select_from(people)) or 0)
+    joins = await session.scalar(
+        select(func.coalesce(func.sum(Appeal.followers_count), 0)).where(_in_period(start, end))
+    )
+    return residents, int(joins or 0)
+
+
+async def most_joined(session: AsyncSession, start: datetime, end: datetime, *, limit: int) -> list[Joined]:
+    """The appeals the most residents joined in the period, most first."""
+    joined = func.count(Follower.id)
+    rows = await session.execute(
+        select(Appeal.id, Appeal.created_at, Appeal.category_id, joined, Appeal.followers_count)
+        .join(Follower, Follower.appeal_id == Appeal.id)
+        .where(Follower.joined_at >= start, Follower.joined_at < end)
+        .group_by(Appeal.id, Appeal.created_at, Appeal.category_id, Appeal.followers_count)
+        .order_by(joined.desc(), Appeal.id)
+        .limit(limit)
+    )
+    return [Joined(int(a), created, category, int(n), int(total)) for a, created, category, n, total in rows]

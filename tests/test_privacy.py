@@ -122,7 +122,9 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     photo_ids = [p["file_id"] for p in details["photo"]] + [p["file_unique_id"] for p in details["photo"]]
     needles = needles_for(ALICE_ID, ALICE_NAME, ALICE_PHONE, ALICE_PLACE, ALICE_ADDRESS, tuple(photo_ids))
     schema = await tables(db)
-    assert {"residents", "appeals", "appeal_events", "inbox", "outbox", "attachments"} <= set(schema)
+    assert {"residents", "appeals", "appeal_events", "inbox", "outbox", "attachments", "followers"} <= set(
+        schema
+    )
     before = {f.needle for f in await search(db, needles)}
     assert before == set(needles), "the search must see the person before /forget"
     async with db.read() as session:

@@ -61,6 +61,20 @@ class Draft(BaseModel):
         self.address, self.point = None, None
 
 
+class Near(BaseModel):
+    """An open appeal of the same topic near the draft's place, as the nearby step shows it:
+    never its author's words, name, photos or place."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    number: str
+    status: str
+    created_at: datetime
+    distance_m: int | None = None
+    """None: at the same address as the draft's."""
+
+
 class Memory(BaseModel):
     """The draft plus the bookkeeping of the dialogue around it."""
 
@@ -82,6 +96,8 @@ class Memory(BaseModel):
     appeal_number: str | None = None
     media_group: str | None = None
     """The album whose photos are being added as details."""
+    nearby: list[Near] = Field(default_factory=list)
+    """Open appeals like the draft near its place, found when the nearby step was entered."""
     consent_refused: bool = False
     """«Не согласен» was pressed: what the person sent before is not held (``storage.retention``)."""
     held_at: datetime | None = None

@@ -20,7 +20,7 @@ from handlers.dialogue import agency_reply, commands, intake
 from handlers.dialogue.draft import Draft, Memory
 from handlers.dialogue.limits import rate_limited
 from handlers.dialogue.my_appeals import MyAppeals
-from handlers.dialogue.step import Nav, Step, Turn, input_of, labels, split, typed_button
+from handlers.dialogue.step import Nav, Step, Turn, enter_prepared, input_of, labels, split, typed_button
 from handlers.dialogue.steps import FLOW, OTHERS, consent, followup
 from handlers.events import Event, Reply, Response
 from storage import residents as resident_store
@@ -62,6 +62,7 @@ class ResidentDialogue:
             memory = Memory.load(dialogue.data)
             turn = Turn(self, session, event, resident, dialogue, state, memory)
             await self.route(turn)
+            await enter_prepared(turn)
             self._close_keyboard(turn, state)
             if not turn.forgotten:
                 data = turn.memory.dump()
@@ -208,10 +209,13 @@ class ResidentDialogue:
     def enter(self, turn: Turn, index: int, direction: int = 1) -> None:
         """Go to the step at ``index`` of the flow, or the first one after it (before it,
         going back) that is not skipped; before the first step is cancelling."""
-        while 0 <= index < len(self.flow) and (
-            self._passed(turn, self.flow[index]) if direction > 0 else self.flow[index].skip_if(turn)
-        ):
-            if direction > 0 and self.flow[index].skip_if(turn):
+        while 0 <= index < len(self.flow):
+            if (step := self.flow[index]).prepares and step.name not in turn.prepared:
+                turn.pending = (index, direction)  # entered once it has read the database
+                return
+            if not (self._passed(turn, step) if direction > 0 else step.skip_if(turn)):
+                break
+            if direction > 0 and step.skip_if(turn):
                 self.flow[index].when_skipped(turn)
             index += direction
         if index < 0:

@@ -19,6 +19,7 @@ from handlers.paging import shorten
 from handlers.texts import Safe
 from handlers.workflow import OPEN_STATUSES
 from storage import appeals as appeal_store
+from storage import followers as follower_store
 from storage.models import Appeal, AppealEvent
 
 if TYPE_CHECKING:
@@ -75,10 +76,11 @@ class MyAppeals:
         back_row: list[Button] = []
         if in_draft:
             back_row.append(Button(self.t("resident-btn-resume"), "go:resume"))
-        if not total:
+        followed = await follower_store.followed_by(session, resident_id) if page == 0 else ()
+        if not total and not followed:
             buttons = ((Button(self.t("resident-btn-new"), "go:new"), *back_row),)
             return Reply(self.t("resident-my-empty"), buttons=buttons)
-        lines = [self.t("resident-my-title", total=total, page=page + 1, pages=pages)]
+        lines = [self.t("resident-my-title", total=total, page=page + 1, pages=pages)] if total else []
         rows: list[tuple[Button, ...]] = []
         for appeal in appeals:
             status = self._status(appeal.status)
@@ -93,6 +95,28 @@ class MyAppeals:
             )
             label = self.t("resident-my-button", number=appeal.number, status=status)
             rows.append((Button(shorten(label, turn.caps), f"ap:{appeal.id}"),))
+        if followed:
+            # The appeals the resident joined, on the first page: a «Не следить» button for
+            # as many as the keyboard still holds (each is listed either way).
+            room = min(
+                turn.caps.inline_rows_max - len(appeals) - 1, turn.caps.inline_buttons_max - len(appeals) - 3
+            )
+            if total:
+                lines.append("")
+            lines.append(self.t("follower-my-title"))
+            for appeal in followed:
+                lines.append(
+                    self.t(
+                        "follower-my-line",
+                        number=appeal.number,
+                        date=self._date(appeal.created_at),
+                        topic=self._topic(appeal.category_id),
+                        status=self._status(appeal.status),
+                    )
+                )
+            for appeal in followed[: max(room, 0)]:
+                label = self.t("follower-btn-leave", number=appeal.number)
+                rows.append((Button(shorten(label, turn.caps), f"uf:{appeal.id}"),))
         paging: list[Button] = []
         if page > 0:
             paging.append(Button(self.t("resident-btn-prev"), f"my:{page - 1}"))

@@ -74,6 +74,9 @@ class Turn:
     toast: str | None = None
     alert: bool = False
     forgotten: bool = False
+    pending: tuple[int, int] | None = None
+    """A step of the flow to enter once its :meth:`Step.prepare` has run: (index, direction)."""
+    prepared: set[str] = field(default_factory=set)
 
     @property
     def ctx(self) -> Context:
@@ -149,6 +152,13 @@ class Step:
     """Moves to steps off the ordered list: (target step, what makes it)."""
     entry: ClassVar[str] = ""
     """What brings a newcomer here first, if anything."""
+    prepares: ClassVar[bool] = False
+    """:meth:`prepare` reads the database before :meth:`skip_if` and :meth:`ask` decide."""
+
+    async def prepare(self, turn: Turn) -> None:
+        """Look up what :meth:`skip_if` and :meth:`ask` need (they cannot wait on the
+        database) and keep it in the turn's memory; run once per turn, before entering."""
+        return
 
     def ask(self, turn: Turn) -> Reply:
         raise NotImplementedError
@@ -226,3 +236,13 @@ def typed_button(turn: Turn, question: Reply) -> str | None:
                 return None
             return payload if "@" in payload else f"{payload}@{turn.state}"
     return None
+
+
+async def enter_prepared(turn: Turn) -> None:
+    """Enter the step the turn stopped at, once its :meth:`Step.prepare` has run."""
+    while turn.pending is not None:
+        (index, direction), turn.pending = turn.pending, None
+        step = turn.engine.flow[index]
+        await step.prepare(turn)
+        turn.prepared.add(step.name)
+        turn.engine.enter(turn, index, direction)

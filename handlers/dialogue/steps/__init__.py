@@ -11,13 +11,23 @@ from handlers.dialogue.steps.followup import AddDetails, ContestComment, ReopenC
 from handlers.dialogue.steps.forget import Forget
 from handlers.dialogue.steps.menu import Idle, Resume
 from handlers.dialogue.steps.municipality import Municipality
+from handlers.dialogue.steps.nearby import Nearby
 from handlers.dialogue.steps.phone import Phone
 from handlers.dialogue.steps.photos import Photos
 from handlers.dialogue.steps.place import Place
 from handlers.dialogue.steps.review import Edit, Review
 from handlers.dialogue.steps.topic import Topic
 
-FLOW: tuple[Step, ...] = (Topic(), Municipality(), Description(), Place(), Photos(), Phone(), Review())
+FLOW: tuple[Step, ...] = (
+    Topic(),
+    Municipality(),
+    Description(),
+    Place(),
+    Nearby(),
+    Photos(),
+    Phone(),
+    Review(),
+)
 OTHERS: tuple[Step, ...] = (
     Idle(),
     Consent(),

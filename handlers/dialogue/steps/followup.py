@@ -4,22 +4,25 @@ The buttons come with the agency's answer (``fb:<appeal>:yes|no``, ``rate:<appea
 built by :func:`handlers.desk_ops.feedback_buttons`), with a rejection (``ct:<appeal>``,
 :mod:`handlers.contest`) or with the resident's own appeal in /my (``add:<appeal>``). They
 name their appeal and are checked against its owner and status, so they mean the same from
-every screen. «Нет», «Оспорить» and «Дополнить» lead to the three steps below.
+every screen. «Нет», «Оспорить» and «Дополнить» lead to the three steps below. A resident
+who joined someone else's appeal may rate its answer (their own rating) and leave it
+(``uf:<appeal>``, from /my); everything else on it stays the author's.
 """
 
 from __future__ import annotations
 
-from handlers import card, contest
+from handlers import card, contest, followers
 from handlers.deadlines import start_answer_clock
 from handlers.desk_ops import Actor, feedback_buttons, post_to_thread, record, refresh_cards
 from handlers.dialogue.step import Input, Step, Turn, split
 from handlers.events import MediaKind, Reply
 from handlers.workflow import ADDABLE, AWAITING_FEEDBACK, CONTESTABLE, RATEABLE, AppealStatus
 from storage import desk as q
+from storage import followers as follower_store
 from storage.appeals import add_attachments
 from storage.models import Appeal
 
-ACTIONS = frozenset({"fb", "rate", "add", "ct"})
+ACTIONS = frozenset({"fb", "rate", "add", "ct", "uf"})
 
 
 def _not_now(turn: Turn, appeal: Appeal) -> None:
@@ -44,8 +47,13 @@ async def on_button(turn: Turn, payload: str) -> None:
         appeal = await q.appeal_for_update(turn.session, int(appeal_id))
     if appeal is None:
         turn.toast = t("followup-bad-button")
+    elif action == "uf" and not answer:
+        await _leave_follow(turn, appeal)
     elif appeal.resident_id != turn.resident.id:
-        turn.toast, turn.alert = t("followup-not-yours"), True
+        if action == "rate" and answer in ("1", "2", "3", "4", "5"):
+            await _rate_as_follower(turn, appeal, int(answer))
+        else:
+            turn.toast, turn.alert = t("followup-not-yours"), True
     elif action == "fb" and answer in ("yes", "no"):
         if appeal.status not in AWAITING_FEEDBACK:
             _not_now(turn, appeal)
@@ -96,6 +104,28 @@ async def _rate(turn: Turn, appeal: Appeal, rating: int) -> None:
         )
         turn.toast = t("followup-rated", rating=str(rating))
         turn.say(Reply(turn.toast))
+
+
+async def _rate_as_follower(turn: Turn, appeal: Appeal, rating: int) -> None:
+    """A resident who joined the appeal rates its answer: their own rating, once."""
+    t = turn.t
+    if not await follower_store.is_following(turn.session, appeal.id, turn.resident.id):
+        turn.toast, turn.alert = t("followup-not-yours"), True
+    elif appeal.status not in RATEABLE:
+        turn.toast, turn.alert = t("followup-cannot-rate"), True
+    elif not await follower_store.rate(turn.session, appeal.id, turn.resident.id, rating):
+        turn.toast = t("followup-already-rated", number=appeal.number)
+    else:
+        turn.toast = t("follower-rated", rating=str(rating))
+        turn.say(Reply(turn.toast))
+
+
+async def _leave_follow(turn: Turn, appeal: Appeal) -> None:
+    """«Не следить» in /my: the resident no longer hears about an appeal they joined."""
+    if await followers.leave(turn.ctx, turn.session, appeal, turn.resident):
+        turn.say(Reply(turn.t("follower-left", number=appeal.number)))
+    else:
+        turn.toast = turn.t("follower-not-following")
 
 
 class _FollowUp(Step):

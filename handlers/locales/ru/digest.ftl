@@ -8,6 +8,20 @@ digest-empty = Обращений за этот период не поступа
 digest-received = Поступило обращений: <b>{ $count }</b> ({ $change })
 digest-passed = Передано в ведомства: <b>{ $count }</b> ({ $change })
 digest-review = Ответов проверено центром управления регионом: <b>{ $count_text }</b>, медиана проверки — { $median } (не входит во время ответа ведомств).
+digest-problems = Это <b>{ $problems_text } { $problems ->
+    [one] проблема
+    [few] проблемы
+   *[many] проблем
+}</b> от <b>{ $residents_text } { $residents ->
+    [one] жителя
+   *[other] жителей
+}</b>: жители присоединялись к обращениям о том же.
+digest-most-joined-header = <b>Больше всего жителей за неделю</b>
+digest-most-joined-line = { $place }. № { $number } — { $title }: { $residents_text } { $residents ->
+    [one] житель
+    [few] жителя
+   *[many] жителей
+}
 digest-declined = Отклонено при проверке: <b>{ $count }</b> ({ $change })
 
 digest-vs-week = { $change } к прошлой неделе

@@ -103,6 +103,22 @@ resident-address-too-long = Адрес слишком длинный: не бо�
 resident-place-saved = Место записано.
 resident-place-repeated-description = Описание мы уже получили, спасибо. Теперь укажите, где это находится.
 resident-place-skipped = Хорошо, без указания места.
+
+## The same problem nearby (never another resident's words, name or photos)
+
+resident-ask-nearby =
+    { $count ->
+        [one] Рядом уже есть открытое обращение на эту тему. Если это та же проблема, присоединитесь к нему: вы будете получать те же уведомления и ответ ведомства, а ведомство увидит, что это важно не одному человеку.
+       *[other] Рядом уже есть открытые обращения на эту тему. Если среди них ваша проблема, присоединитесь к нему: вы будете получать те же уведомления и ответ ведомства, а ведомство увидит, что это важно не одному человеку.
+    }
+resident-nearby-line = • № { $number } — { $topic }, { $where }, от { $date }: { $status }
+resident-nearby-distance = в { $metres } м от вас
+resident-nearby-same-address = по тому же адресу ({ $address })
+resident-btn-nearby-same = Да, это оно: № { $number }
+resident-btn-nearby-other = Нет, у меня другое
+resident-nearby-joined =
+    Вы присоединились к обращению <b>№ { $number }</b>. Уведомления о нём и ответ ведомства придут сюда, в этот чат. Обращения, за которыми вы следите, — в /my.
+resident-nearby-gone = Обращение № { $number } уже закрыто, присоединиться к нему нельзя.
 resident-ask-photos =
     Если есть фотографии проблемы, пришлите их (не больше { $limit }). Когда закончите, нажмите «Готово». Без фото — «Пропустить».
 resident-photo-received = Фото получено: { $count } из { $limit }.

@@ -15,8 +15,9 @@ them to :meth:`Runtime.receive`; everything after that happens here:
    every road.
 3. **Count, then start.** Before every start of a row one more attempt is committed, so a
    start that kills the process is counted too. A row started ``max_starts`` times without
-   finishing is given up: marked failed, the person gets an apology (private chats only, never
-   a group) and the admin chats one alert naming the platform and the update's kind, never
+   finishing is given up: marked failed, the person gets an apology (in private; in a group
+   only when the message was meant for the bot: a reply to it or a command, never group
+   noise) and the admin chats one alert naming the platform and the update's kind, never
    its content. A start that raises is retried in place after a short backoff (the queue
    waits: order is kept).
 4. **One unit of work.** The core runs in one transaction with everything it causes: its
@@ -102,6 +103,14 @@ class Handler(Protocol):
 
 class CallbackAnswerer(Protocol):
     async def answer_callback(self, callback_id: str, text: str | None, *, alert: bool = False) -> None: ...
+
+
+def _addressed_to_us(event: Event) -> bool:
+    """A group message meant for the bot (a reply to one of its messages, a command to it):
+    staff who sent it wait for an answer. Other group messages are noise to the bot."""
+    if event.callback_id is not None:
+        return False  # the press is answered with a toast
+    return event.reply_to_bot is True or event.command is not None
 
 
 class Runtime:
@@ -346,6 +355,9 @@ class Runtime:
             await inbox.mark(session, [row.id], status=inbox.FAILED, now=self.ctx.clock.now())
             if event is not None and event.chat_kind is ChatKind.PRIVATE:
                 await send_later(session, event.chat, Reply(text=texts("app-error")), purpose=PURPOSE_REPLY)
+            elif event is not None and _addressed_to_us(event):
+                apology = Reply(text=texts("app-error-group"), reply_to=event.message_id)
+                await send_later(session, event.chat, apology, purpose=PURPOSE_REPLY)
             alert = texts("app-update-given-up", platform=self.platform, kind=kind, starts=row.attempts)
             for chat in self.ctx.catalogue.admin.chats:
                 await send_later(session, chat, Reply(text=alert), purpose=PURPOSE_ALERT)

@@ -22,7 +22,7 @@ from storage.models import Appeal, Attachment
 DESCRIPTION_LIMIT = 3000
 """Longer descriptions are cut on the card so it stays one message (Telegram: 4096)."""
 
-_BUTTONS: tuple[tuple[Action, ...], ...] = (
+BUTTON_ROWS: tuple[tuple[Action, ...], ...] = (
     (Action.TAKE, Action.ANSWER),
     (Action.REDIRECT, Action.REJECT),
     (Action.SOLVE,),
@@ -120,7 +120,7 @@ def card_buttons(texts: Texts, appeal: Appeal) -> Keyboard:
         Action.NOTE: "desk-button-note",
     }
     rows: list[tuple[Button, ...]] = []
-    for row in _BUTTONS:
+    for row in BUTTON_ROWS:
         buttons = tuple(
             Button(texts(labels[action]), payload=payload(action, appeal.id))
             for action in row

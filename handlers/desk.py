@@ -1,8 +1,9 @@
 """The agency desk: staff act on appeals in their group chats.
 
 Only an agency's own chats act on its appeals; the admin chats act on any. Replies route
-by the stored message links (``MessageLink``), never by parsing text; staff identities come
-from the event's sender. Everything the bot must deliver goes through the outbox in the
+by the stored message links (``MessageLink``), never by parsing text; a reply to a copy of a
+card whose link was never recorded (the process stopped right after sending it) routes by the
+card's own buttons, which name its appeal. Staff identities come from the event's sender. Everything the bot must deliver goes through the outbox in the
 transaction of the change.
 """
 
@@ -328,20 +329,30 @@ class Desk:
     async def _reply(self, event: Event) -> Response:
         texts = self.ctx.texts
         refuse = Response([Reply(texts("desk-refuse-not-appeal"), reply_to=event.message_id)])
-        await self._await_link(event)
+        on_card = _card_appeal(event.reply_to_payloads)
+        if on_card is None:
+            await self._await_link(event)
         async with self.ctx.db.transaction() as session:
             link = await q.find_link(
                 session, event.chat.platform.value, event.chat.chat_id, event.reply_to_message_id or ""
             )
-            role = link.role if link is not None else ""
-            if link is None or not (
+            if link is not None:
+                role, appeal_id = link.role, link.appeal_id
+            elif on_card is not None:
+                # A copy of a card whose link was never recorded (the process stopped between
+                # its sending and its record, and the card was sent again): the buttons we put
+                # on it name its appeal.
+                role, appeal_id = "card", on_card
+            else:
+                return refuse
+            if not (
                 role in _ANSWER_ROLES
                 or role in _PROMPT_ROLES
                 or role.startswith(_REJECT_ROLE)
                 or role == review.RETURN_ROLE
             ):
                 return refuse
-            appeal = await q.appeal_for_update(session, link.appeal_id)
+            appeal = await q.appeal_for_update(session, appeal_id)
             if appeal is None:
                 return refuse
             if not may_act(self.ctx, event.chat, appeal):
@@ -355,7 +366,7 @@ class Desk:
                 return await self._reject(session, event, appeal, actor, role.removeprefix(_REJECT_ROLE))
             if role == "prompt_solve":
                 return await self._answer(session, event, appeal, actor, solve=True)
-            if link.role == "prompt_extend":
+            if role == "prompt_extend":
                 return await self._extend(session, event, appeal, actor)
             return await self._answer(session, event, appeal, actor)
 
@@ -717,6 +728,19 @@ class Desk:
                 return self._say("desk-block-no-resident", number=appeal.number)
             resident.blocked_at = self.ctx.clock.now() if block else None
             return self._say("desk-blocked" if block else "desk-unblocked", number=appeal.number)
+
+
+_CARD_ACTIONS = frozenset(action for row in card.BUTTON_ROWS for action in row)
+
+
+def _card_appeal(payloads: tuple[str, ...]) -> int | None:
+    """The appeal whose card carries exactly these buttons (each ``d:<action>:<id>`` of a
+    card's action, one appeal): None for any other message (a reason or agency list)."""
+    parsed = [_parse_payload(data) for data in payloads]
+    cards = [p for p in parsed if p is not None and p[0] in _CARD_ACTIONS and p[2] is None]
+    if not cards or len(cards) != len(parsed) or len({p[1] for p in cards}) != 1:
+        return None
+    return cards[0][1]
 
 
 def _parse_payload(data: str) -> tuple[Action, int, str | None] | None:

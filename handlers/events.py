@@ -120,6 +120,10 @@ class Event:
     reply_to_message_id: str | None = None
     reply_to_bot: bool | None = None
     """Whether the message replied to is a bot's (ours, in practice); None: not known."""
+    reply_to_payloads: tuple[str, ...] = ()
+    """The button payloads of the message replied to when it is ours, as we sent them (a
+    card's buttons name its appeal): what a reply to a message whose link was never
+    recorded still tells."""
     location: Location | None = None
     contact: Contact | None = None
     media: tuple[Media, ...] = ()

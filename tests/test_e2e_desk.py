@@ -443,6 +443,34 @@ async def test_appeal_command_shows_the_card_and_its_history(tg: Telegram, teleg
     ]
 
 
+async def test_a_reply_to_a_card_whose_record_was_lost_still_reaches_the_resident(
+    tg: Telegram, telegram_bot: TelegramBot
+) -> None:
+    """The process died between Telegram's answer and the record of the card's message id
+    (so the card was sent again): staff reply to the copy the bot never recorded."""
+    alice = tg.user(1001, "Алиса")
+    inspector = tg.user(5001, "Инспектор")
+    filed = await file_appeal(tg, alice)
+    await telegram_bot.settled()
+    assert telegram_bot.app is not None
+    async with telegram_bot.app.ctx.db.transaction() as session:
+        link = await session.scalar(
+            select(MessageLink).where(
+                MessageLink.chat_id == str(TAMBOV_ROADS), MessageLink.message_id == str(filed.card.message_id)
+            )
+        )
+        assert link is not None and link.role == "card"
+        await session.delete(link)
+
+    await filed.group.reply(filed.card, "Уже выехали", from_user=inspector)
+
+    notice = await alice.expect_message(contains="Ответ по обращению")
+    assert f"№ {filed.number}" in notice.text and "Уже выехали" in notice.text
+    await filed.group.expect_message(contains="доставлен")
+    assert not [m for m in filed.group.messages if "не относится" in m.text]
+    assert (await stored(telegram_bot, filed.appeal_id)).status == "answered"
+
+
 async def test_a_reply_that_overtakes_the_record_of_the_card_still_reaches_the_resident(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:

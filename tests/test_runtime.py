@@ -23,7 +23,7 @@ from storage.models import InboxUpdate, OutboxMessage
 
 class DictAdapter:
     """Raw updates are ``{"id": 1, "person": "7", "text": "..."}`` (``"group"``: a group chat's;
-    ``"bad": True``: unreadable)."""
+    ``"reply": True``: a reply to the bot's message; ``"bad": True``: unreadable)."""
 
     platform = Platform.VK
 
@@ -40,6 +40,9 @@ class DictAdapter:
             chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
             sender=PersonRef(Platform.VK, str(raw["person"])),
             text=raw["text"],
+            message_id=str(raw["id"]),
+            reply_to_message_id="1" if raw.get("reply") else None,
+            reply_to_bot=True if raw.get("reply") else None,
             update_id=str(raw["id"]),
         )
 
@@ -155,21 +158,33 @@ async def test_an_update_that_keeps_failing_is_given_up_with_an_apology_and_one_
                 {"id": 1, "person": "7", "text": "boom"},
                 {"id": 2, "person": "7", "text": "дальше"},
                 {"id": 3, "person": "8", "group": -5, "text": "boom"},
+                {"id": 4, "person": "8", "group": -5, "text": "boom", "reply": True},
             ]
         )
-        await wait_handled(ctx, 3)
+        await wait_handled(ctx, 4)
     finally:
         await worker.stop()
 
-    assert core.calls.count("boom") == 6, "three starts each"
+    assert core.calls.count("boom") == 9, "three starts each"
     assert core.seen["vk:7"] == ["дальше"]
-    assert await statuses(ctx) == [("1", "failed", 3), ("2", "handled", 1), ("3", "failed", 3)]
+    assert await statuses(ctx) == [
+        ("1", "failed", 3),
+        ("2", "handled", 1),
+        ("3", "failed", 3),
+        ("4", "failed", 3),
+    ]
     replies = await outbox(ctx)
     apology = ctx.texts("app-error")
-    assert [(c, t) for p, c, t in replies if p == PURPOSE_REPLY] == [("7", apology), ("7", "принято: дальше")]
+    # In the group only the message meant for the bot (a reply to it) hears that it failed.
+    answers = [(c, t) for p, c, t in replies if p == PURPOSE_REPLY]
+    assert [t for c, t in answers if c == "7"] == [apology, "принято: дальше"]
+    assert [t for c, t in answers if c != "7"] == [ctx.texts("app-error-group")]
+    async with ctx.db.read() as session:
+        in_group = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == "-5"))
+    assert in_group is not None and reply_from_json(in_group.payload).reply_to == "4"
     alerts = [(c, t) for p, c, t in replies if p == PURPOSE_ALERT]
     admin_chats = [chat.chat_id for chat in ctx.catalogue.admin.chats]
-    assert [c for c, _t in alerts] == admin_chats * 2, "one alert per update given up, none in the group"
+    assert [c for c, _t in alerts] == admin_chats * 3, "one alert per update given up, none in the group"
     assert all("message_new" in t and "boom" not in t for _c, t in alerts)
 
 

@@ -7,6 +7,7 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     ChatMemberUpdated,
+    InlineKeyboardMarkup,
     Message,
     Update,
     User,
@@ -163,6 +164,7 @@ def _message_event(
         reply_to_bot=(
             reply_to.from_user.is_bot if reply_to is not None and reply_to.from_user is not None else None
         ),
+        reply_to_payloads=_our_payloads(reply_to, bot_username),
         location=location,
         contact=contact,
         media=_media(message),
@@ -174,6 +176,22 @@ def _message_event(
         for_other_bot=(
             addressee is not None and bot_username is not None and addressee != bot_username.lower()
         ),
+    )
+
+
+def _our_payloads(message: Message | None, bot_username: str | None) -> tuple[str, ...]:
+    """The callback data of ``message``'s buttons, when the message is ours (sent by the bot
+    named ``bot_username``): only the bot that sent a message can put buttons on it."""
+    if message is None or bot_username is None:
+        return ()
+    author = message.from_user
+    if author is None or not author.is_bot or (author.username or "").lower() != bot_username.lower():
+        return ()
+    markup = message.reply_markup
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return ()
+    return tuple(
+        button.callback_data for row in markup.inline_keyboard for button in row if button.callback_data
     )
 
 

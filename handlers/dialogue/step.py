@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import Context
 from handlers.dialogue.draft import Draft, Memory
 from handlers.events import Button, Capabilities, Event, Keyboard, Reply
+from handlers.paging import Page, paginate
 from handlers.texts import Texts
 from storage.models import Dialogue, Resident
 
@@ -118,6 +119,21 @@ class Turn:
         return (
             Button(self.t("resident-btn-back"), "nav:back"),
             Button(self.t("resident-btn-cancel"), "nav:cancel"),
+        )
+
+    def choice_page(self, choices: Sequence[Button], *, page_size: int | None = None) -> Page:
+        """The page of ``choices`` the resident is at, two to a row, with «◀» and «Ещё ▶»
+        (``pg:<n>``, which the engine turns into that page) and the step's navigation below."""
+        return paginate(
+            choices,
+            self.caps,
+            page=self.memory.page,
+            to_page=lambda n: f"pg:{n}",
+            prev_label=self.t("resident-btn-prev"),
+            more_label=self.t("resident-btn-more"),
+            per_row=2,
+            page_size=page_size,
+            fixed=(self.nav_row(),),
         )
 
     def nav_keys(self) -> tuple[Button, ...]:

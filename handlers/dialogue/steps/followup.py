@@ -129,23 +129,54 @@ async def _leave_follow(turn: Turn, appeal: Appeal) -> None:
 
 
 class _FollowUp(Step):
+    """A step about one of the resident's appeals, in the statuses ``open_in``."""
+
     accepts = Input.TEXT | Input.MEDIA | Input.LOCATION | Input.CONTACT
     leave_on_command = True
     question: str
+    open_in: frozenset[str]
 
     def ask(self, turn: Turn) -> Reply:
         return Reply(turn.t(self.question, number=turn.memory.appeal_number or ""))
 
-    async def own_appeal(self, turn: Turn) -> Appeal | None:
-        """The appeal this step is about, while it is still the resident's; else the
-        step is left and the event goes to the idle step."""
+    def still_open(self, appeal: Appeal) -> bool:
+        return appeal.status in self.open_in
+
+    async def on_input(self, turn: Turn) -> bool:
+        """The appeal while it is still the resident's (else the step is left and the event
+        goes to the idle step) and still open to this step (else the step is left, saying so)."""
         appeal = None
         if turn.memory.appeal_id is not None:
             appeal = await q.appeal_for_update(turn.session, turn.memory.appeal_id)
         if appeal is None or appeal.resident_id != turn.resident.id:
             leave(turn)
-            return None
-        return appeal
+            return False
+        if not self.still_open(appeal):
+            leave(turn)
+            _not_now(turn, appeal)
+            return True
+        return await self.on_appeal(turn, appeal)
+
+    async def on_appeal(self, turn: Turn, appeal: Appeal) -> bool:
+        raise NotImplementedError
+
+
+class _Comment(_FollowUp):
+    """A follow-up that takes the resident's comment in words."""
+
+    async def on_appeal(self, turn: Turn, appeal: Appeal) -> bool:
+        comment = (turn.event.text or "").strip()
+        if not comment:
+            turn.say(Reply(turn.t("followup-comment-empty")))
+            return True
+        done = await self.on_comment(turn, appeal, comment)
+        leave(turn)
+        turn.say(Reply(done))
+        return True
+
+    async def on_comment(self, turn: Turn, appeal: Appeal, comment: str) -> str:
+        """Act on ``comment``; what the resident is told then."""
+        raise NotImplementedError
 
 
 def leave(turn: Turn) -> None:
@@ -153,26 +184,16 @@ def leave(turn: Turn) -> None:
     turn.go("idle")
 
 
-class ReopenComment(_FollowUp):
+class ReopenComment(_Comment):
     """«Нет, не решена»: why, in the resident's words; the appeal goes back to the agency."""
 
     name = "reopen_comment"
     exits = (("idle", "a comment (the appeal goes back to the agency)"),)
     question = "followup-ask-comment"
+    open_in = AWAITING_FEEDBACK
 
-    async def on_input(self, turn: Turn) -> bool:
-        appeal = await self.own_appeal(turn)
-        if appeal is None:
-            return False
-        ctx, t = turn.ctx, turn.t
-        if appeal.status not in AWAITING_FEEDBACK:
-            leave(turn)
-            _not_now(turn, appeal)
-            return True
-        comment = (turn.event.text or "").strip()
-        if not comment:
-            turn.say(Reply(t("followup-comment-empty")))
-            return True
+    async def on_comment(self, turn: Turn, appeal: Appeal, comment: str) -> str:
+        ctx = turn.ctx
         appeal.reopen_count += 1
         appeal.solved_at = None
         start_answer_clock(ctx, appeal, ctx.clock.now())
@@ -180,38 +201,26 @@ class ReopenComment(_FollowUp):
         await record(
             ctx, turn.session, appeal, "reopened", actor, to_status=AppealStatus.PASSED.value, text=comment
         )
-        notice = Reply(t("desk-staff-reopened", number=appeal.number, comment=comment))
+        notice = Reply(turn.t("desk-staff-reopened", number=appeal.number, comment=comment))
         await post_to_thread(ctx, turn.session, appeal, notice, purpose="reopen", role=card.WORDS_ROLE)
         await refresh_cards(ctx, turn.session, appeal)
-        leave(turn)
-        turn.say(Reply(t("followup-reopened", number=appeal.number)))
-        return True
+        return turn.t("followup-reopened", number=appeal.number)
 
 
-class ContestComment(_FollowUp):
+class ContestComment(_Comment):
     """«Оспорить» under a rejection: why, in the resident's words; the admin chats decide."""
 
     name = "contest_comment"
     question = "followup-ask-contest"
     exits = (("idle", "an objection (sent to the admin chats)"),)
+    open_in = CONTESTABLE
 
-    async def on_input(self, turn: Turn) -> bool:
-        appeal = await self.own_appeal(turn)
-        if appeal is None:
-            return False
-        t = turn.t
-        if appeal.status not in CONTESTABLE or appeal.contested_at is not None:
-            leave(turn)
-            _not_now(turn, appeal)
-            return True
-        comment = (turn.event.text or "").strip()
-        if not comment:
-            turn.say(Reply(t("followup-comment-empty")))
-            return True
+    def still_open(self, appeal: Appeal) -> bool:
+        return super().still_open(appeal) and appeal.contested_at is None  # once only
+
+    async def on_comment(self, turn: Turn, appeal: Appeal, comment: str) -> str:
         await contest.submit(turn.ctx, turn.session, appeal, Actor.of("resident", turn.event), comment)
-        leave(turn)
-        turn.say(Reply(t("followup-contest-sent", number=appeal.number)))
-        return True
+        return turn.t("followup-contest-sent", number=appeal.number)
 
 
 class AddDetails(_FollowUp):
@@ -220,21 +229,18 @@ class AddDetails(_FollowUp):
     name = "add_details"
     exits = (("idle", "text or photos, posted to the agency's chat"),)
     question = "followup-ask-details"
+    open_in = ADDABLE
 
     async def on_input(self, turn: Turn) -> bool:
-        event, memory = turn.event, turn.memory
-        group = memory.media_group
-        if group is not None and event.media_group_id != group:
+        group = turn.memory.media_group
+        if group is not None and turn.event.media_group_id != group:
             leave(turn)  # the album that carried the details is over: this event is the dialogue's
             return False
-        appeal = await self.own_appeal(turn)
-        if appeal is None:
-            return False
-        ctx, t = turn.ctx, turn.t
-        if appeal.status not in ADDABLE:
-            leave(turn)
-            _not_now(turn, appeal)
-            return True
+        return await super().on_input(turn)
+
+    async def on_appeal(self, turn: Turn, appeal: Appeal) -> bool:
+        event, memory, ctx, t = turn.event, turn.memory, turn.ctx, turn.t
+        group = memory.media_group
         text = (event.text or "").strip()
         photos = tuple(m for m in event.media if m.kind is MediaKind.PHOTO)
         if not text and not photos:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from handlers.dialogue import intake
 from handlers.dialogue.step import BACK_AND_CANCEL, Input, Step, Turn
 from handlers.events import Button, Reply
-from handlers.paging import paginate
 
 PAGE_SIZE = 8
 """At most this many municipalities a page, however many buttons the chat could show."""
@@ -28,17 +27,7 @@ class Municipality(Step):
     def ask(self, turn: Turn) -> Reply:
         t = turn.t
         choices = [Button(m.name, f"m:{m.id}") for m in turn.ctx.catalogue.municipalities]
-        page = paginate(
-            choices,
-            turn.caps,
-            page=turn.memory.page,
-            to_page=lambda n: f"pg:{n}",
-            prev_label=t("resident-btn-prev"),
-            more_label=t("resident-btn-more"),
-            per_row=2,
-            page_size=PAGE_SIZE,
-            fixed=(turn.nav_row(),),
-        )
+        page = turn.choice_page(choices, page_size=PAGE_SIZE)
         if page.count > 1:
             text = t("resident-ask-municipality-page", page=page.number + 1, pages=page.count)
         else:

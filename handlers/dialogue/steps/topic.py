@@ -12,7 +12,6 @@ from handlers.dialogue import intake
 from handlers.dialogue.step import BACK_AND_CANCEL, Input, Step, Turn
 from handlers.dialogue.topics import suggest
 from handlers.events import Button, Reply
-from handlers.paging import paginate
 
 
 class Topic(Step):
@@ -37,17 +36,7 @@ class Topic(Step):
                     turn.nav_row(),
                 ),
             )
-        choices = [Button(c.title, f"t:{c.id}") for c in categories]
-        page = paginate(
-            choices,
-            turn.caps,
-            page=turn.memory.page,
-            to_page=lambda n: f"pg:{n}",
-            prev_label=t("resident-btn-prev"),
-            more_label=t("resident-btn-more"),
-            per_row=2,
-            fixed=(turn.nav_row(),),
-        )
+        page = turn.choice_page([Button(c.title, f"t:{c.id}") for c in categories])
         return Reply(t("resident-ask-topic"), buttons=page.rows)
 
     async def on_button(self, turn: Turn, action: str, arg: str) -> bool:

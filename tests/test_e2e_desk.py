@@ -4,6 +4,7 @@ database. A resident files an appeal; staff act on it in their group; the reside
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -36,6 +37,22 @@ class Filed:
     card: BotMessage
 
 
+class Cast(NamedTuple):
+    """Who acts in a desk scene: the resident, an inspector of the agency, the centre's duty
+    officer, and the admin chat the officer works in."""
+
+    resident: Person
+    inspector: Person
+    officer: Person
+    admins: Group
+
+
+def cast(tg: Telegram) -> Cast:
+    return Cast(
+        tg.user(1001, "Алиса"), tg.user(5001, "Инспектор"), tg.user(7001, "Дежурный ЦУР"), tg.group(ADMINS)
+    )
+
+
 async def file_appeal(
     tg: Telegram,
     resident: Person,
@@ -44,15 +61,22 @@ async def file_appeal(
     topic: str = "Дороги",
     town: str = "Тамбов",
     location: tuple[float, float] | None = None,
+    address: str | None = None,
     photos: int = 0,
     agency: int = TAMBOV_ROADS,
     phone: str | None = None,
+    again: bool = False,
 ) -> Filed:
-    """The whole resident dialogue, then the card in ``agency``'s group. The phone is
-    ``phone`` typed, or else the resident's own contact shared with the button."""
-    await resident.send("/start")
-    await resident.expect_message(contains="согласие")
-    await resident.click("Согласен")
+    """The whole resident dialogue, then the card in ``agency``'s group. The place is the
+    ``address`` typed, the ``location`` shared, or skipped; the phone is ``phone`` typed, or
+    else the resident's own contact shared with the button. ``again``: the resident gave
+    consent with an earlier appeal and starts this one with /new."""
+    if again:
+        await resident.send("/new")
+    else:
+        await resident.send("/start")
+        await resident.expect_message(contains="согласие")
+        await resident.click("Согласен")
     await resident.expect_message(contains=step("topic"))
     await resident.click(topic)
     await resident.expect_message(contains=step("municipality"))
@@ -60,7 +84,9 @@ async def file_appeal(
     await resident.expect_message(contains=step("description"))
     await resident.send(description)
     await resident.expect_message(contains=step("place"))
-    if location is None:
+    if address is not None:
+        await resident.send(address)
+    elif location is None:
         await resident.click("Пропустить")
     else:
         await resident.click("📍 Отправить геолокацию", location=location)

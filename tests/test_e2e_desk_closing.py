@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.clock import FrozenClock
 from handlers.deadlines import check_deadlines
-from tests.support.telegram import Group, Person, Telegram, TelegramBot
-from tests.test_e2e_desk import ADMINS, HOUSING, Filed, file_appeal, history, stored
+from tests.support.telegram import BotMessage, Group, Person, Telegram, TelegramBot
+from tests.test_e2e_desk import HOUSING, Filed, cast, file_appeal, history, stored
 
 
 async def _reject(group: Group, filed: Filed, by: Person, reason: str, text: str) -> None:
@@ -23,19 +23,26 @@ async def _reject(group: Group, filed: Filed, by: Person, reason: str, text: str
     await group.expect_edit(filed.card, "Статус: отклонено")
 
 
+async def _contesting(
+    tg: Telegram, alice: Person, inspector: Person, reason: str, text: str
+) -> tuple[Filed, BotMessage]:
+    """An appeal rejected for ``reason`` with ``text``; the resident pressed «Оспорить отказ»
+    and is asked why they disagree."""
+    filed = await file_appeal(tg, alice)
+    await _reject(filed.group, filed, inspector, reason, text)
+    rejected = await alice.expect_message(contains="отклонено")
+    await alice.click("Оспорить отказ", message=rejected)
+    await alice.expect_message(contains="почему вы не согласны")
+    return filed, rejected
+
+
 async def test_a_contested_rejection_sent_back_gets_a_new_card_and_answer_term(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:
-    alice = tg.user(1001, "Алиса")
-    inspector = tg.user(5001, "Инспектор")
-    admin = tg.user(7001, "Дежурный ЦУР")
-    admins = tg.group(ADMINS)
-    filed = await file_appeal(tg, alice)
-    await _reject(filed.group, filed, inspector, "Вне компетенции ведомства", "Это двор, а не дорога")
-    rejected = await alice.expect_message(contains="отклонено")
-
-    await alice.click("Оспорить отказ", message=rejected)
-    await alice.expect_message(contains="почему вы не согласны")
+    alice, inspector, admin, admins = cast(tg)
+    filed, rejected = await _contesting(
+        tg, alice, inspector, "Вне компетенции ведомства", "Это двор, а не дорога"
+    )
     await alice.send("Это проезжая часть улицы, двор ни при чём")
     await alice.expect_message(contains="возражение по обращению")
     contest = await admins.expect_message(contains="оспаривает отказ")
@@ -102,16 +109,8 @@ async def test_a_contested_rejection_sent_back_gets_a_new_card_and_answer_term(
 async def test_an_upheld_rejection_is_rated_like_any_closed_appeal(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:
-    alice = tg.user(1001, "Алиса")
-    inspector = tg.user(5001, "Инспектор")
-    admin = tg.user(7001, "Дежурный ЦУР")
-    admins = tg.group(ADMINS)
-    filed = await file_appeal(tg, alice)
-    await _reject(filed.group, filed, inspector, "Недостаточно сведений", "Не указан дом")
-    rejected = await alice.expect_message(contains="отклонено")
-
-    await alice.click("Оспорить отказ", message=rejected)
-    await alice.expect_message(contains="почему вы не согласны")
+    alice, inspector, admin, admins = cast(tg)
+    filed, _ = await _contesting(tg, alice, inspector, "Недостаточно сведений", "Не указан дом")
     await alice.send("   ")
     await alice.expect_message(contains="Напишите комментарий текстом")
     admins.assert_nothing_new()

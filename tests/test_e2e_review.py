@@ -13,7 +13,7 @@ from sqlalchemy import select
 from handlers.catalogue import EXAMPLE_PATH, Catalogue, load_catalogue
 from storage.models import OutboxMessage
 from tests.support.telegram import Telegram, TelegramBot
-from tests.test_e2e_desk import ADMINS, file_appeal, history, stored
+from tests.test_e2e_desk import ADMINS, cast, file_appeal, history, stored
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +30,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
 async def test_an_answer_reaches_the_resident_only_once_the_centre_approves_it(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:
-    alice = tg.user(1001, "Алиса")
-    inspector = tg.user(5001, "Инспектор")
-    moderator = tg.user(7001, "Дежурный ЦУР")
-    admins = tg.group(ADMINS)
+    alice, inspector, moderator, admins = cast(tg)
     filed = await file_appeal(tg, alice)
     alice.read_all()
 
@@ -84,10 +81,7 @@ async def test_an_answer_reaches_the_resident_only_once_the_centre_approves_it(
 async def test_a_returned_answer_goes_back_to_the_agency_with_the_comment_and_never_to_the_resident(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:
-    alice = tg.user(1001, "Алиса")
-    inspector = tg.user(5001, "Инспектор")
-    moderator = tg.user(7001, "Дежурный ЦУР")
-    admins = tg.group(ADMINS)
+    alice, inspector, moderator, admins = cast(tg)
     filed = await file_appeal(tg, alice)
     await filed.group.click(filed.card, "Взять в работу", by=inspector)
     await filed.group.expect_edit(filed.card, "Статус: в работе")

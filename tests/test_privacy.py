@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.models import Appeal, AppealEvent, Resident
 from tests.fake_vk import FakeVk
 from tests.support.schema import number_pattern, phone_pattern, search, tables, words_pattern
-from tests.support.telegram import Person, Telegram, TelegramBot
+from tests.support.telegram import Telegram, TelegramBot
 from tests.support.vk import VkChat
 from tests.test_e2e_desk import ADMINS, file_appeal
 from tests.test_vk_e2e import AGENCY_CONVERSATION, DESCRIPTION, OFFICER, running_app, vk_agency_catalogue
@@ -60,26 +60,6 @@ def test_the_phone_pattern_finds_every_way_of_writing_a_number() -> None:
     assert not pattern.search("19161234567") and not pattern.search("91612345678")
 
 
-async def _file_second_appeal_with_address(tg: Telegram, alice: Person) -> str:
-    await alice.send("/new")
-    await alice.expect_message(contains="Шаг 1")
-    await alice.click("Дороги")
-    await alice.expect_message(contains="Шаг 2")
-    await alice.click("Тамбов")
-    await alice.expect_message(contains="Шаг 3")
-    await alice.send("Не горит фонарь во дворе, вечером темно")
-    await alice.expect_message(contains="Шаг 4")
-    await alice.send(ALICE_ADDRESS)
-    await alice.expect_message(contains="Шаг 5")
-    await alice.click("Пропустить")
-    await alice.expect_message(contains="Шаг 6")
-    await alice.send("8 (916) 123-45-67")
-    await alice.expect_message(contains="Проверьте обращение")
-    await alice.click("Отправить")
-    done = await alice.expect_message(contains="принято")
-    return done.text.split("№ ", 1)[1].split()[0]
-
-
 async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     tg: Telegram, telegram_bot: TelegramBot
 ) -> None:
@@ -110,9 +90,9 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
     await alice.expect_message(contains="Напишите, что добавить")
     details = await alice.send_photo(caption="Вот как яма выглядит сегодня")
     await alice.expect_message(contains="Дополнение к обращению")
-    second = await _file_second_appeal_with_address(tg, alice)
-    second_card = await group.expect_message(contains=f"Обращение № {second}", has_button="Взять в работу")
-    await group.click(second_card, "Взять в работу", by=inspector)
+    lamp = "Не горит фонарь во дворе, вечером темно"
+    second = await file_appeal(tg, alice, lamp, address=ALICE_ADDRESS, phone="8 (916) 123-45-67", again=True)
+    await group.click(second.card, "Взять в работу", by=inspector)
     await alice.expect_message(contains="взято в работу")
     await alice.send("/mydata")
     mine = await alice.expect_message(contains="Какие ваши данные мы храним")
@@ -143,11 +123,11 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
 
     # The agency chat: both cards redrawn without phone and place, and told why.
     await group.expect_edit(filed.card, "отозвал согласие")
-    await group.expect_edit(second_card, "отозвал согласие")
-    for card in (filed.card, second_card):
+    await group.expect_edit(second.card, "отозвал согласие")
+    for card in (filed.card, second.card):
         assert "Телефон" not in card.text and "Адрес" not in card.text and "Место" not in card.text
         assert "916" not in card.text and "yandex" not in card.html
-    for number in (filed.number, second):
+    for number in (filed.number, second.number):
         notice = await group.expect_message(contains=f"подавший обращение № {number}, отозвал согласие")
         assert notice.buttons == []
     await telegram_bot.delivered()
@@ -164,7 +144,7 @@ async def test_forget_after_a_full_life_leaves_the_person_nowhere(
         appeals = (await session.scalars(select(Appeal).order_by(Appeal.id))).all()
         events_after = await session.scalar(select(func.count()).select_from(AppealEvent))
         [resident] = (await session.scalars(select(Resident))).all()
-    assert [a.number for a in appeals] == [filed.number, second], "the appeals stay, anonymous"
+    assert [a.number for a in appeals] == [filed.number, second.number], "the appeals stay, anonymous"
     assert [(a.rating, a.reopen_count) for a in appeals] == [(4, 1), (None, 0)]
     assert events_after == events_before + 0, "the history keeps every event, without who"
     assert resident.consent_at is None and resident.forgotten_at is not None

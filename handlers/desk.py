@@ -3,8 +3,8 @@
 Only an agency's own chats act on its appeals; the admin chats act on any. Replies route
 by the stored message links (``MessageLink``), never by parsing text; a reply to a copy of a
 card whose link was never recorded (the process stopped right after sending it) routes by the
-card's own buttons, which name its appeal. Staff identities come from the event's sender. Everything the bot must deliver goes through the outbox in the
-transaction of the change.
+card's own buttons, which name its appeal. Staff identities come from the event's sender.
+Everything the bot must deliver goes through the outbox in the transaction of the change.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from datetime import datetime
 
 import structlog
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import card
@@ -29,8 +28,9 @@ from handlers.delivery import PURPOSE_DELETE
 from handlers.desk_ops import queue, route_chats
 from handlers.events import ChatRef, Platform, Reply, reply_from_json, reply_to_json
 from handlers.phones import format_phone
+from storage import appeals as appeals_store
 from storage import erasure, outbox, retention
-from storage.models import Appeal, AppealEvent, Attachment, Dialogue, OutboxMessage, OutboxStatus, Resident
+from storage.models import Appeal, Dialogue, OutboxMessage, OutboxStatus, Resident
 from storage.retention import PurgeReport
 
 log = structlog.get_logger(__name__)
@@ -136,11 +136,9 @@ async def my_data(
     ]
     if draft_open:
         blocks.append(t("privacy-mydata-draft"))
-    appeals = (
-        await session.scalars(select(Appeal).where(Appeal.resident_id == resident.id).order_by(Appeal.id))
-    ).all()
-    counts = await _attachment_counts(session, [a.id for a in appeals])
-    events = await _event_counts(session, [a.id for a in appeals])
+    appeals = await appeals_store.all_of_resident(session, resident.id)
+    counts = await appeals_store.attachment_counts(session, [a.id for a in appeals])
+    events = await appeals_store.event_counts(session, [a.id for a in appeals])
     if appeals:
         blocks.append(t("privacy-mydata-appeals", count=len(appeals)))
     else:
@@ -212,31 +210,6 @@ def _pack(blocks: Sequence[str]) -> list[str]:
 
 def _when(ctx: Context, moment: datetime) -> str:
     return card.local_time(ctx.catalogue, moment)
-
-
-async def _attachment_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Attachment.appeal_id, Attachment.source, func.count())
-        .where(Attachment.appeal_id.in_(ids))
-        .group_by(Attachment.appeal_id, Attachment.source)
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for appeal_id, source, count in rows.all():
-        counts.setdefault(int(appeal_id), {})[str(source)] = int(count)
-    return counts
-
-
-async def _event_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(AppealEvent.appeal_id, func.count())
-        .where(AppealEvent.appeal_id.in_(ids))
-        .group_by(AppealEvent.appeal_id)
-    )
-    return {int(appeal_id): int(count) for appeal_id, count in rows.all()}
 
 
 # -- retention -----------------------------------------------------------------------------------

@@ -19,15 +19,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from handlers.events import ChatRef, Event, PersonRef, Reply
 from handlers.outbox import send_later
-from storage import residents
-from storage.models import OutboxMessage
+from storage import outbox, residents
 
 PLAIN_LIMIT = 4000
 """Characters a plain part holds: below both Telegram's 4096 and VK's 4096."""
@@ -147,7 +145,7 @@ async def alert_once(ctx: Context, session: AsyncSession, chat: ChatRef, title: 
     text = ctx.texts("plain-alert", platform=chat.platform.value, screen=title or "—", why=why)
     for admin in ctx.catalogue.admin.chats:
         key = f"plain-screen:{digest}:{admin}"[:128]
-        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        if await outbox.has_key(session, key):
             continue
         try:
             async with session.begin_nested():

@@ -152,6 +152,39 @@ async def list_for_resident(
     return page.all(), int(total or 0)
 
 
+async def all_of_resident(session: AsyncSession, resident_id: int) -> Sequence[Appeal]:
+    """Every appeal the resident filed, oldest first (what /mydata lists)."""
+    stmt = select(Appeal).where(Appeal.resident_id == resident_id).order_by(Appeal.id)
+    return (await session.scalars(stmt)).all()
+
+
+async def attachment_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """How many attachments of each source every appeal of ``ids`` holds."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Attachment.appeal_id, Attachment.source, func.count())
+        .where(Attachment.appeal_id.in_(ids))
+        .group_by(Attachment.appeal_id, Attachment.source)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for appeal_id, source, count in rows.all():
+        counts.setdefault(int(appeal_id), {})[str(source)] = int(count)
+    return counts
+
+
+async def event_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    """How many events every appeal of ``ids`` has in its history."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(AppealEvent.appeal_id, func.count())
+        .where(AppealEvent.appeal_id.in_(ids))
+        .group_by(AppealEvent.appeal_id)
+    )
+    return {int(appeal_id): int(count) for appeal_id, count in rows.all()}
+
+
 async def get_with_history(
     session: AsyncSession, appeal_id: int, resident_id: int
 ) -> tuple[Appeal, Sequence[AppealEvent]] | None:

@@ -97,6 +97,12 @@ async def drop_untried(session: AsyncSession, appeal_id: int, *, key_prefix: str
         await unpark_chat(session, platform, chat_id, now=now)
 
 
+async def has_key(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether a message with this dedupe key was ever queued."""
+    found = await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+    return found is not None
+
+
 async def with_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
     """The message with this dedupe key, locked, if there is one."""
     return await session.scalar(

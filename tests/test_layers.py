@@ -74,3 +74,21 @@ def test_storage_names_no_status() -> None:
         if isinstance(node, ast.Constant) and node.value in statuses
     ]
     assert named == []
+
+
+# What outside storage/ may take from SQLAlchemy: the session's type, to pass it along, and the
+# errors, to tell a lost race; an operator's URL is parsed by the configuration.
+SQLALCHEMY_OUTSIDE_STORAGE = {"sqlalchemy.ext.asyncio", "sqlalchemy.exc", "sqlalchemy.engine"}
+
+
+@pytest.mark.parametrize("layer", ["handlers", "digests", "bot"])
+def test_only_storage_writes_sql(layer: str) -> None:
+    """README: storage/ holds the models, the migrations and the queries; nothing else writes
+    SQL (no ``select``, ``func``, ``update`` or ``text`` built anywhere else)."""
+    wrong = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        for name in sorted(imports(path))
+        if name.split(".")[0] == "sqlalchemy" and name not in SQLALCHEMY_OUTSIDE_STORAGE
+    ]
+    assert wrong == []

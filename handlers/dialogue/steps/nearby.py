@@ -8,15 +8,14 @@ nothing is near (or the catalogue turns it off).
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
+from handlers import dates
 from handlers.dialogue.draft import Memory, Near
 from handlers.dialogue.step import BACK_AND_CANCEL, Step, Turn
 from handlers.events import Button, Reply
 from handlers.followers import join
 from handlers.workflow import OPEN_STATUSES
 from storage import nearby as nearby_store
-from storage.models import Appeal
+from storage.desk import appeal_for_update
 
 SHOWN_MAX = 3
 OPEN = sorted(status.value for status in OPEN_STATUSES)
@@ -85,7 +84,8 @@ class Nearby(Step):
                 where = t("resident-nearby-same-address", address=draft.address or "")
             else:
                 where = t("resident-nearby-distance", metres=near.distance_m)
-            date = near.created_at.astimezone(turn.ctx.catalogue.zone).strftime("%d.%m.%Y")
+            catalogue = turn.ctx.catalogue
+            date = dates.day(near.created_at, catalogue.zone, catalogue.region.locale)
             status_key = f"status-{near.status}"
             status = t(status_key) if t.has(status_key) else near.status
             lines.append(
@@ -113,7 +113,7 @@ class Nearby(Step):
         near = next((n for n in turn.memory.nearby if str(n.id) == arg), None)
         if near is None:
             return False  # not one this resident was shown: stale
-        appeal = await turn.session.scalar(select(Appeal).where(Appeal.id == near.id).with_for_update())
+        appeal = await appeal_for_update(turn.session, near.id)
         if appeal is None or appeal.status not in OPEN_STATUSES:
             turn.memory.nearby = [n for n in turn.memory.nearby if n.id != near.id]
             turn.say(Reply(turn.t("resident-nearby-gone", number=near.number)))

@@ -168,6 +168,16 @@ class StalledTransport(VkTransport):
         raise AssertionError("unreachable")
 
 
+async def _committed(db: Database) -> None:
+    """Wait until the update's unit of work is committed: marked handled, its answer queued."""
+    async with asyncio.timeout(10):
+        while True:
+            async with db.read() as session:
+                if await inbox_statuses(session) == ["handled"]:
+                    return
+            await asyncio.sleep(0.02)
+
+
 async def test_an_answer_committed_but_not_sent_is_sent_after_a_crash_without_handling_again(
     db: Database, catalogue: Catalogue, texts: Texts, clock: FrozenClock, tmp_path: object
 ) -> None:
@@ -177,6 +187,7 @@ async def test_an_answer_committed_but_not_sent_is_sent_after_a_crash_without_ha
         async with running_vk_bot(vk, first, db, tmp_path, transport=stalled) as bot:
             await vk.user_writes(ANNA, "яма на Советской")
             await vk.wait_until(lambda: len(first.seen) == 1)
+            await _committed(db)  # the core seeing it is not yet its change made
             bot.runner.stop_grace = 0.0
         assert shown(vk, ANNA) == []
 

@@ -155,6 +155,14 @@ async def _file_an_appeal(vk: FakeVk, resident: int) -> str:
     return description
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "open (issues 15, 21): in one PostgreSQL CI run the agency cards did not all arrive within 40 s "
+        "with two workers since the outbox parks a chat's waiting messages; a park racing the unpark "
+        "of another worker may hold a message for the 5-minute park; not yet explained"
+    ),
+)
 async def test_two_callback_workers_share_one_database(
     vk: FakeVk, workers: list[Worker], database_url: str
 ) -> None:
